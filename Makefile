@@ -1,0 +1,51 @@
+# Lovia Billing — the two commands of the contract: `make run` and `make test`.
+# Works on a machine that has only Python 3.11+ and pip: uv is installed into .tools/ on first use.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := $(CURDIR)/.tools
+UV := $(TOOLS)/uv/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: run test lint typecheck unit sync bench-ingest bench-consumer bench-e2e deploy-check clean
+
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
+	$(PYTHON) -m venv $(TOOLS)/uv
+	$(TOOLS)/uv/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard */pyproject.toml services/*/pyproject.toml)
+	$(UV) sync --frozen --all-packages --all-extras
+	@touch $@
+
+sync: .venv/.synced
+
+## make run: the local stack in the foreground (AWS stand-in, sandboxes, ingest, four consumers).
+run: sync
+	$(RUN) billing dev
+
+## make test: lint, types, then the whole suite.
+test: sync lint typecheck
+	$(RUN) pytest
+
+lint: sync
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: sync
+	$(RUN) mypy shared/src services/*/src cli/src sandboxes/src testing/src
+
+bench-ingest: sync
+	$(RUN) python bench/ingest.py
+
+bench-consumer: sync
+	$(RUN) python bench/consumer.py
+
+bench-e2e: sync
+	$(RUN) python bench/e2e.py
+
+clean:
+	rm -rf .venv .tools .mypy_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""How the local stack is wired, defined once: ``billing dev`` (``make run``) and docker-compose read it.
+
+Each component is a command, the environment it needs and the port it listens on. ``host`` maps a
+component name to the host others reach it at: ``127.0.0.1`` for processes, the service name in
+docker-compose. The credentials here are the sandboxes' own made-up local values, not secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+LOCAL_API_KEY = "local-dev-api-key"
+LOCAL_CALLBACK_TOKEN = "local-callback-token"  # noqa: S105 - the sandbox's made-up token
+LOCAL_XENDIT_KEY = "xnd_development_local_sandbox"
+LOCAL_ERPNEXT_KEY, LOCAL_ERPNEXT_SECRET = "local-erpnext-key", "local-erpnext-secret"
+LOCAL_CHARTMOGUL_KEY = "local-chartmogul-key"
+LOCAL_CHARTMOGUL_DATA_SOURCE = "ds_local_lovia"
+LOCAL_MAUTIC_CLIENT_ID, LOCAL_MAUTIC_CLIENT_SECRET = "local-mautic-client", "local-mautic-secret"
+REGION = "ap-southeast-1"
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    command: tuple[str, ...]
+    port: int | None
+    env: dict[str, str] = field(default_factory=dict)
+    kind: str = "service"  # "aws", "sandbox", "service" or "consumer": start order and display
+    depends_on: tuple[str, ...] = ()
+
+
+def components(
+    host: Callable[[str], str] = lambda _name: "127.0.0.1", stage: str = "local"
+) -> list[Component]:
+    """The local stack in start order."""
+
+    def url(name: str, port: int) -> str:
+        return f"http://{host(name)}:{port}"
+
+    aws = {
+        "AWS_ENDPOINT_URL": url("aws", 4566),
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "BILLING_STAGE": stage,
+    }
+    downstream = {
+        "XENDIT_BASE_URL": url("xendit-sandbox", 4001),
+        "XENDIT_SECRET_KEY": LOCAL_XENDIT_KEY,
+        "ERPNEXT_BASE_URL": url("erpnext-sandbox", 4002),
+        "ERPNEXT_API_KEY": LOCAL_ERPNEXT_KEY,
+        "ERPNEXT_API_SECRET": LOCAL_ERPNEXT_SECRET,
+        "CHARTMOGUL_BASE_URL": url("chartmogul-sandbox", 4003),
+        "CHARTMOGUL_API_KEY": LOCAL_CHARTMOGUL_KEY,
+        "CHARTMOGUL_DATA_SOURCE_UUID": LOCAL_CHARTMOGUL_DATA_SOURCE,
+        "MAUTIC_BASE_URL": url("mautic-sandbox", 4004),
+        "MAUTIC_CLIENT_ID": LOCAL_MAUTIC_CLIENT_ID,
+        "MAUTIC_CLIENT_SECRET": LOCAL_MAUTIC_CLIENT_SECRET,
+    }
+    sandbox_env = {
+        "XENDIT_SANDBOX_SECRET_KEY": LOCAL_XENDIT_KEY,
+        "XENDIT_SANDBOX_CALLBACK_URL": url("ingest", 3005) + "/webhooks/xendit/invoice",
+        "XENDIT_SANDBOX_CALLBACK_TOKEN": LOCAL_CALLBACK_TOKEN,
+        "ERPNEXT_SANDBOX_API_KEY": LOCAL_ERPNEXT_KEY,
+        "ERPNEXT_SANDBOX_API_SECRET": LOCAL_ERPNEXT_SECRET,
+        "CHARTMOGUL_SANDBOX_API_KEY": LOCAL_CHARTMOGUL_KEY,
+        "CHARTMOGUL_SANDBOX_DATA_SOURCE_UUID": LOCAL_CHARTMOGUL_DATA_SOURCE,
+        "MAUTIC_SANDBOX_CLIENT_ID": LOCAL_MAUTIC_CLIENT_ID,
+        "MAUTIC_SANDBOX_CLIENT_SECRET": LOCAL_MAUTIC_CLIENT_SECRET,
+    }
+    sandbox = "python", "-m", "billing_sandboxes"
+    stack = [
+        Component("aws", (*sandbox, "aws", "--host", "0.0.0.0", "--port", "4566"), 4566, {}, "aws"),
+        *(
+            Component(
+                f"{name}-sandbox",
+                (*sandbox, name, "--host", "0.0.0.0", "--port", str(port)),
+                port,
+                dict(sandbox_env),
+                "sandbox",
+            )
+            for name, port in (("xendit", 4001), ("erpnext", 4002), ("chartmogul", 4003), ("mautic", 4004))
+        ),
+        Component(
+            "ingest",
+            ("billing-ingest",),
+            3005,
+            {
+                **aws,
+                "HOST": "0.0.0.0",
+                "PORT": "3005",
+                "BILLING_API_KEYS": LOCAL_API_KEY,
+                "XENDIT_CALLBACK_TOKEN": LOCAL_CALLBACK_TOKEN,
+            },
+            "service",
+            ("aws",),
+        ),
+    ]
+    for integration in ("xendit", "erpnext", "chartmogul", "mautic"):
+        stack.append(
+            Component(
+                f"{integration}-sync",
+                (f"billing-{integration}-sync",),
+                None,
+                {**aws, **downstream},
+                "consumer",
+                ("aws", f"{integration}-sandbox"),
+            )
+        )
+    return stack

@@ -1,0 +1,83 @@
+"""The one mapping from HTTP outcomes to the runtime's error classes, used by every downstream client.
+
+* transport timeout → ``DownstreamTimeout`` (outcome of a write unknown: look up before re-creating)
+* connection refused/reset, other transport errors → ``DownstreamUnavailable``
+* 429 → ``RateLimited`` with ``Retry-After`` (seconds or HTTP date) or another reset header
+* 5xx (and 408) → ``DownstreamUnavailable``
+* other 4xx → ``PermanentError`` with the downstream's message
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+import httpx
+
+from lovia_billing._errors import (
+    DownstreamTimeout,
+    DownstreamUnavailable,
+    PermanentError,
+    RateLimited,
+)
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+def retry_after_seconds(response: httpx.Response, *fallback_headers: str) -> float | None:
+    """Seconds to wait from ``Retry-After`` (delta or HTTP date), else from a fallback header."""
+    for name in ("Retry-After", *fallback_headers):
+        value = response.headers.get(name)
+        if not value:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(value) if name == "Retry-After" else None
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - time.time())
+    return None
+
+
+def raise_for_status(
+    response: httpx.Response,
+    message: str,
+    *,
+    system: str,
+    retry_headers: tuple[str, ...] = (),
+    permanent: bool | None = None,
+) -> None:
+    """Raise the runtime's error class for a non-2xx ``response``; ``message`` is the downstream's text.
+
+    ``permanent`` overrides the status rule when the downstream's body says more than its status.
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    text = f"{system} {response.request.method} {response.request.url.path} → {status}: {message}"
+    if permanent is True:
+        raise PermanentError(text)
+    if status == 429:
+        raise RateLimited(text, retry_after=retry_after_seconds(response, *retry_headers))
+    if status >= 500 or status == 408 or permanent is False:
+        raise DownstreamUnavailable(text, retry_after=retry_after_seconds(response, *retry_headers))
+    raise PermanentError(text)
+
+
+async def send(client: httpx.AsyncClient, request: httpx.Request, *, system: str) -> httpx.Response:
+    """Send ``request``, turning transport failures into retryable errors that name ``system``."""
+    where = f"{system} {request.method} {request.url.path}"
+    try:
+        return await client.send(request)
+    except httpx.TimeoutException as exc:
+        raise DownstreamTimeout(f"{where}: timed out ({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        raise DownstreamUnavailable(f"{where}: {type(exc).__name__}: {exc}") from exc
+
+
+def json_or_text(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

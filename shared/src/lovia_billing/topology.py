@@ -1,0 +1,123 @@
+"""The queue topology, defined once.
+
+Integrations, queue and DLQ names for a stage, which event types go to which queues, who publishes
+what, the message-group rule and the redrive settings. Read by the ingest, the consumers, the
+``billing`` command line, the local stack and the CDK app; nothing else spells a queue name.
+
+Pure domain: no I/O imports here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from lovia_billing._events import EventType
+
+
+class Integration(StrEnum):
+    XENDIT = "xendit"
+    ERPNEXT = "erpnext"
+    CHARTMOGUL = "chartmogul"
+    MAUTIC = "mautic"
+
+
+STAGES: Final = ("local", "staging", "production")
+
+X, E, C, M = Integration.XENDIT, Integration.ERPNEXT, Integration.CHARTMOGUL, Integration.MAUTIC
+
+#: Which integrations' queues receive each event type, in DESIGN.md's flow table order.
+ROUTES: Final[dict[EventType, tuple[Integration, ...]]] = {
+    EventType.CUSTOMER_UPSERTED: (E, C, M),
+    EventType.INVOICE_REQUESTED: (X,),
+    EventType.INVOICE_ISSUED: (E, C, M),
+    EventType.PAYMENT_SUCCEEDED: (E, C, M),
+    EventType.INVOICE_EXPIRED: (E, C, M),
+    EventType.SUBSCRIPTION_CANCELLED: (X, C, M, E),
+    EventType.XENDIT_INVOICE_PAID: (X,),
+    EventType.XENDIT_INVOICE_EXPIRED: (X,),
+    EventType.XENDIT_RECURRING_CYCLE: (X,),
+    EventType.XENDIT_PAYMENT: (X,),
+    EventType.XENDIT_FVA_PAID: (X,),
+}
+
+#: Follow-up events each consumer may publish (its IAM role may send only to their queues).
+PUBLISHES: Final[dict[Integration, tuple[EventType, ...]]] = {
+    X: (EventType.INVOICE_ISSUED, EventType.PAYMENT_SUCCEEDED, EventType.INVOICE_EXPIRED),
+    E: (),
+    C: (),
+    M: (),
+}
+
+#: Receives before SQS moves a message to the DLQ.
+MAX_RECEIVE_COUNT: Final = 5
+#: Default visibility timeout of the source queues; the consumer's heartbeat extends it.
+VISIBILITY_TIMEOUT_SECONDS: Final = 60
+#: Source queues keep messages 4 days (SQS default), DLQs the maximum, 14 days.
+QUEUE_RETENTION_SECONDS: Final = 4 * 24 * 3600
+DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600
+
+
+def routes_for(event_type: EventType | str) -> tuple[Integration, ...]:
+    """The integrations an event type is routed to; ``KeyError`` for an unknown type."""
+    return ROUTES[EventType(event_type)]
+
+
+def handled_by(integration: Integration) -> tuple[EventType, ...]:
+    """The event types that reach ``integration``'s queue."""
+    return tuple(event_type for event_type, targets in ROUTES.items() if integration in targets)
+
+
+def publish_targets(integration: Integration) -> tuple[Integration, ...]:
+    """The queues ``integration`` sends follow-up events to."""
+    targets = {target for event_type in PUBLISHES[integration] for target in ROUTES[event_type]}
+    return tuple(i for i in Integration if i in targets)
+
+
+def message_group_id(customer_id: str) -> str:
+    """The group rule: all events of one customer reach each integration in order."""
+    return customer_id
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    integration: Integration
+    name: str
+    dlq_name: str
+    visibility_timeout: int = VISIBILITY_TIMEOUT_SECONDS
+    max_receive_count: int = MAX_RECEIVE_COUNT
+    retention_seconds: int = QUEUE_RETENTION_SECONDS
+    dlq_retention_seconds: int = DLQ_RETENTION_SECONDS
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Names of everything for one stage (``local``, ``staging``, ``production``)."""
+
+    stage: str = "local"
+
+    def __post_init__(self) -> None:
+        if not self.stage or not self.stage.replace("-", "").isalnum():
+            raise ValueError(f"invalid stage {self.stage!r}")
+
+    def queue_name(self, integration: Integration | str) -> str:
+        return f"{self.stage}-billing-{Integration(integration)}.fifo"
+
+    def dlq_name(self, integration: Integration | str) -> str:
+        return f"{self.stage}-billing-{Integration(integration)}-dlq.fifo"
+
+    def queue(self, integration: Integration | str) -> QueueSpec:
+        integration = Integration(integration)
+        return QueueSpec(integration, self.queue_name(integration), self.dlq_name(integration))
+
+    def queues(self) -> tuple[QueueSpec, ...]:
+        return tuple(self.queue(integration) for integration in Integration)
+
+    @property
+    def ledger_table(self) -> str:
+        return f"{self.stage}-billing-ledger"
+
+    @property
+    def idempotency_table(self) -> str:
+        return f"{self.stage}-billing-idempotency"
