@@ -1,0 +1,209 @@
+"""The ledger: per event, where it was routed and each integration's status (DynamoDB).
+
+One item per event, keyed by ``event_id``. Per-integration state is kept in flat attributes
+(``st_<integration>``, ``at_<integration>``, ``err_<integration>``, ``ts_<integration>``) so each
+update is one conditional ``UpdateItem`` with no read first.
+
+The ingest writes ``queued`` when it enqueues; the consumer runtime moves each integration through
+``processing`` → ``done`` (or ``retrying`` / ``dead``). ``GET /v1/events/{id}`` and
+``billing events show`` read it; ``billing events replay`` re-sends its stored ``body``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel
+
+from lovia_billing._canonical import body_hash
+from lovia_billing._errors import BillingError
+from lovia_billing._events import DomainEvent
+from lovia_billing.topology import Integration
+
+if TYPE_CHECKING:
+    from types_aiobotocore_dynamodb import DynamoDBClient
+
+#: Errors are cut to this many characters in the ledger (DynamoDB items are limited to 400 KB).
+MAX_ERROR_CHARS = 2000
+
+
+class IntegrationStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    RETRYING = "retrying"
+    DEAD = "dead"
+
+
+class LedgerConflict(BillingError):
+    """The event id is already in the ledger with a different body (a reused natural key)."""
+
+
+class IntegrationState(BaseModel):
+    status: IntegrationStatus
+    attempts: int = 0
+    last_error: str | None = None
+    updated_at: datetime | None = None
+
+
+class LedgerEntry(BaseModel):
+    event_id: str
+    event_type: str
+    customer_id: str
+    body: str
+    routed_to: list[str]
+    correlation_id: str | None = None
+    created_at: datetime
+    integrations: dict[str, IntegrationState]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Ledger:
+    """Reads and writes ledger items in one table."""
+
+    def __init__(self, dynamodb: DynamoDBClient, table: str) -> None:
+        self._db = dynamodb
+        self._table = table
+
+    async def record_queued(
+        self, event: DomainEvent, integrations: Sequence[Integration], *, correlation_id: str
+    ) -> None:
+        """Create the entry (or confirm it) with each integration ``queued`` unless it already moved on.
+
+        Raises ``LedgerConflict`` if the id exists with another body: the caller reused a natural key.
+        """
+        body = event.body()
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {
+            ":body": {"S": body},
+            ":hash": {"S": body_hash(body)},
+            ":type": {"S": event.event_type.value},
+            ":customer": {"S": event.customer_id},
+            ":routed": {"L": [{"S": i.value} for i in integrations]},
+            ":corr": {"S": correlation_id},
+            ":now": {"S": _now()},
+            ":queued": {"S": IntegrationStatus.QUEUED.value},
+            ":zero": {"N": "0"},
+        }
+        sets = [
+            "body = if_not_exists(body, :body)",
+            "body_hash = if_not_exists(body_hash, :hash)",
+            "event_type = if_not_exists(event_type, :type)",
+            "customer_id = if_not_exists(customer_id, :customer)",
+            "routed_to = if_not_exists(routed_to, :routed)",
+            "correlation_id = if_not_exists(correlation_id, :corr)",
+            "created_at = if_not_exists(created_at, :now)",
+        ]
+        for integration in integrations:
+            key = integration.value
+            names[f"#st_{key}"], names[f"#at_{key}"] = f"st_{key}", f"at_{key}"
+            sets.append(f"#st_{key} = if_not_exists(#st_{key}, :queued)")
+            sets.append(f"#at_{key} = if_not_exists(#at_{key}, :zero)")
+        update: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"event_id": {"S": event.event_id}},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ConditionExpression": "attribute_not_exists(event_id) OR body_hash = :hash",
+            "ExpressionAttributeValues": values,
+        }
+        if names:
+            update["ExpressionAttributeNames"] = names
+        try:
+            await self._db.update_item(**update)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise LedgerConflict(f"event {event.event_id} already exists with a different body") from exc
+            raise
+
+    async def mark(
+        self,
+        event_id: str,
+        integration: Integration | str,
+        status: IntegrationStatus,
+        *,
+        attempt: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Set one integration's status. ``done`` is final: no later mark moves it back."""
+        key = Integration(integration).value
+        # DynamoDB refuses unused expression names, so only the attributes touched are named.
+        names = {"#st": f"st_{key}", "#ts": f"ts_{key}"}
+        values: dict[str, Any] = {":st": {"S": status.value}, ":now": {"S": _now()}}
+        sets = ["#st = :st", "#ts = :now"]
+        removes: list[str] = []
+        if attempt is not None:
+            names["#at"] = f"at_{key}"
+            sets.append("#at = :at")
+            values[":at"] = {"N": str(attempt)}
+        if error is not None:
+            names["#err"] = f"err_{key}"
+            sets.append("#err = :err")
+            values[":err"] = {"S": error[:MAX_ERROR_CHARS]}
+        elif status is IntegrationStatus.DONE:
+            names["#err"] = f"err_{key}"
+            removes.append("#err")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        condition = "attribute_exists(event_id)"
+        if status is not IntegrationStatus.DONE:
+            condition += " AND (attribute_not_exists(#st) OR #st <> :done)"
+            values[":done"] = {"S": IntegrationStatus.DONE.value}
+        try:
+            await self._db.update_item(
+                TableName=self._table,
+                Key={"event_id": {"S": event_id}},
+                UpdateExpression=expression,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            # Already done, or an event the ledger never saw (e.g. sent to a queue by hand): the
+            # ledger is a record, never a reason to fail the message.
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    async def get(self, event_id: str) -> LedgerEntry | None:
+        response = await self._db.get_item(
+            TableName=self._table, Key={"event_id": {"S": event_id}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        return None if item is None else entry_from_item(item)
+
+
+def entry_from_item(item: dict[str, Any]) -> LedgerEntry:
+    """Decode a DynamoDB item (low-level attribute-value format) into a ``LedgerEntry``."""
+
+    def text(name: str) -> str | None:
+        value = item.get(name)
+        return None if value is None else str(value.get("S"))
+
+    routed = [str(v["S"]) for v in item.get("routed_to", {}).get("L", [])]
+    states: dict[str, IntegrationState] = {}
+    for integration in routed:
+        status = text(f"st_{integration}")
+        if status is None:
+            continue
+        updated = text(f"ts_{integration}")
+        states[integration] = IntegrationState(
+            status=IntegrationStatus(status),
+            attempts=int(item.get(f"at_{integration}", {}).get("N", "0")),
+            last_error=text(f"err_{integration}"),
+            updated_at=datetime.fromisoformat(updated) if updated else None,
+        )
+    return LedgerEntry(
+        event_id=str(item["event_id"]["S"]),
+        event_type=text("event_type") or "",
+        customer_id=text("customer_id") or "",
+        body=text("body") or "",
+        routed_to=routed,
+        correlation_id=text("correlation_id"),
+        created_at=datetime.fromisoformat(text("created_at") or _now()),
+        integrations=states,
+    )

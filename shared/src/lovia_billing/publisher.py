@@ -1,0 +1,157 @@
+"""The publisher: puts events on the FIFO queues their type is routed to.
+
+One long-lived aiobotocore SQS client; queue URLs resolved once and cached. Events for one queue
+go out with ``SendMessageBatch`` (10 a call, order kept); the queues of one event are sent to
+concurrently. A partial batch failure is retried — the failed entries and every later entry of the
+same message group in that batch, so order within a group holds; entries that had already gone
+are dropped by SQS's content-based deduplication. Nothing is reported as queued that was not:
+after the last attempt ``PublishError`` names the queues still missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from lovia_billing._errors import PublishError
+from lovia_billing._events import DomainEvent
+from lovia_billing.ledger import Ledger
+from lovia_billing.topology import Integration, Topology, message_group_id, routes_for
+
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs import SQSClient
+
+SQS_BATCH_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class _Entry:
+    event: DomainEvent
+    body: str
+    correlation_id: str
+
+
+class Publisher:
+    """Routes and sends events; optionally records them as ``queued`` in the ledger first."""
+
+    def __init__(
+        self,
+        sqs: SQSClient,
+        topology: Topology,
+        ledger: Ledger | None = None,
+        *,
+        attempts: int = 4,
+        backoff_seconds: float = 0.2,
+    ) -> None:
+        self._sqs = sqs
+        self._topology = topology
+        self._ledger = ledger
+        self._attempts = attempts
+        self._backoff = backoff_seconds
+        self._urls: dict[Integration, str] = {}
+        self._url_lock = asyncio.Lock()
+
+    async def resolve_queues(self, integrations: Sequence[Integration] = tuple(Integration)) -> None:
+        """Look up queue URLs (once); raises ``ClientError`` if a queue does not exist."""
+        async with self._url_lock:
+            for integration in integrations:
+                if integration not in self._urls:
+                    name = self._topology.queue_name(integration)
+                    response = await self._sqs.get_queue_url(QueueName=name)
+                    self._urls[integration] = response["QueueUrl"]
+
+    async def publish(
+        self,
+        event: DomainEvent,
+        *,
+        correlation_id: str,
+        integrations: Sequence[Integration] | None = None,
+    ) -> tuple[Integration, ...]:
+        """Record and send one event to its routed queues (or ``integrations``); return them."""
+        targets = tuple(integrations) if integrations is not None else routes_for(event.event_type)
+        if self._ledger is not None:
+            await self._ledger.record_queued(event, targets, correlation_id=correlation_id)
+        await self._send({target: [_Entry(event, event.body(), correlation_id)] for target in targets})
+        return targets
+
+    async def publish_many(self, events: Sequence[DomainEvent], *, correlation_id: str) -> None:
+        """Record and send several events, batched per queue, in the given order."""
+        by_queue: dict[Integration, list[_Entry]] = {}
+        for event in events:
+            targets = routes_for(event.event_type)
+            if self._ledger is not None:
+                await self._ledger.record_queued(event, targets, correlation_id=correlation_id)
+            for target in targets:
+                by_queue.setdefault(target, []).append(_Entry(event, event.body(), correlation_id))
+        await self._send(by_queue)
+
+    async def _send(self, by_queue: dict[Integration, list[_Entry]]) -> None:
+        await self.resolve_queues(tuple(by_queue))
+        results = await asyncio.gather(
+            *(self._send_to_queue(integration, entries) for integration, entries in by_queue.items()),
+            return_exceptions=True,
+        )
+        failed = [
+            self._topology.queue_name(integration)
+            for integration, result in zip(by_queue, results, strict=True)
+            if result is not None
+        ]
+        if failed:
+            reasons = "; ".join(str(r) for r in results if r is not None)
+            raise PublishError(f"not queued on {', '.join(failed)}: {reasons}", failed_queues=failed)
+
+    async def _send_to_queue(self, integration: Integration, entries: list[_Entry]) -> None:
+        url = self._urls[integration]
+        for start in range(0, len(entries), SQS_BATCH_LIMIT):
+            await self._send_batch(url, entries[start : start + SQS_BATCH_LIMIT])
+
+    async def _send_batch(self, url: str, batch: list[_Entry]) -> None:
+        pending = batch
+        last_error = "unknown"
+        for attempt in range(self._attempts):
+            if attempt:
+                await asyncio.sleep(self._backoff * 2 ** (attempt - 1) * (0.5 + random.random()))
+            try:
+                response = await self._sqs.send_message_batch(
+                    QueueUrl=url, Entries=[_batch_entry(str(i), e) for i, e in enumerate(pending)]
+                )
+            except (ClientError, BotoCoreError) as exc:
+                last_error = f"{type(exc).__name__}: {exc}"
+                continue
+            failures = response.get("Failed", [])
+            if not failures:
+                return
+            last_error = "; ".join(f"{f.get('Code')}: {f.get('Message', '')}" for f in failures)
+            pending = _resend_after_failure(pending, {int(f["Id"]) for f in failures})
+        raise PublishError(last_error, failed_queues=[url.rsplit("/", 1)[-1]])
+
+
+def _resend_after_failure(pending: list[_Entry], failed: set[int]) -> list[_Entry]:
+    """The failed entries plus every later entry of their message groups, in order."""
+    first_failure: dict[str, int] = {}
+    for index in sorted(failed):
+        first_failure.setdefault(pending[index].event.customer_id, index)
+    return [
+        entry
+        for index, entry in enumerate(pending)
+        if index in failed or index > first_failure.get(entry.event.customer_id, len(pending))
+    ]
+
+
+def _batch_entry(entry_id: str, entry: _Entry) -> Any:
+    return {
+        "Id": entry_id,
+        "MessageBody": entry.body,
+        "MessageGroupId": message_group_id(entry.event.customer_id),
+        "MessageAttributes": {
+            "correlation_id": {"DataType": "String", "StringValue": entry.correlation_id},
+            "event_type": {"DataType": "String", "StringValue": entry.event.event_type.value},
+            "published_at": {"DataType": "String", "StringValue": datetime.now(UTC).isoformat()},
+        },
+    }
