@@ -1,0 +1,214 @@
+"""Invoices as Xendit keeps them: validation of ``POST /v2/invoices``, the invoice object, its states.
+
+Invoices are plain dicts shaped exactly like Xendit's JSON (money as ``Decimal``), kept in memory.
+A duplicate ``external_id`` is accepted and creates a second invoice, as Xendit does (ref §4).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import Any
+
+from billing_sandboxes.xendit._clock import iso
+from billing_sandboxes.xendit._config import XenditSandboxConfig
+from billing_sandboxes.xendit._errors import XenditApiError, invoice_not_found, validation_error
+
+Invoice = dict[str, Any]
+
+CURRENCIES = ("IDR", "PHP", "USD", "THB", "VND", "MYR")
+STATUSES = ("PENDING", "PAID", "SETTLED", "EXPIRED")
+DEFAULT_DURATION = 86400
+MAX_DURATION = 31_536_000
+
+_BANKS = ("BCA", "BNI", "BRI", "MANDIRI", "PERMATA", "BSI")
+_RETAIL = ("ALFAMART", "INDOMARET")
+_EWALLETS = ("OVO", "DANA", "SHOPEEPAY", "LINKAJA")
+
+
+def _require_amount(value: Any, field: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise validation_error(f"{field} must be a number")
+    amount = Decimal(value)
+    if not amount.is_finite() or amount < 0:
+        raise validation_error(f"{field} must be a non-negative number")
+    return amount
+
+
+def _optional_str(body: dict[str, Any], field: str) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise validation_error(f"{field} must be a string")
+    return value
+
+
+def _check_metadata(metadata: Any) -> dict[str, Any] | None:
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise validation_error("metadata must be an object")
+    if len(metadata) > 50:
+        raise validation_error("metadata can have at most 50 keys")
+    for key, value in metadata.items():
+        if len(key) > 40:
+            raise validation_error(f"metadata key {key[:40]}... is longer than 40 characters")
+        if isinstance(value, str) and len(value) > 500:
+            raise validation_error(f"metadata value of {key} is longer than 500 characters")
+    return metadata
+
+
+def _check_list(body: dict[str, Any], field: str, limit: int, required: tuple[str, ...]) -> list[Any] | None:
+    items = body.get(field)
+    if items is None:
+        return None
+    if not isinstance(items, list) or len(items) > limit:
+        raise validation_error(f"{field} must be an array of at most {limit} entries")
+    for item in items:
+        missing = [name for name in required if not isinstance(item, dict) or item.get(name) is None]
+        if missing:
+            raise validation_error(f"{field} entries require {', '.join(missing)}")
+    return items
+
+
+def _available_banks(amount: Decimal, merchant_name: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "bank_code": code,
+            "collection_type": "POOL",
+            "transfer_amount": amount,
+            "bank_branch": "Virtual Account",
+            "account_holder_name": merchant_name.upper(),
+            "identity_amount": 0,
+        }
+        for code in _BANKS
+    ]
+
+
+def build_invoice(body: dict[str, Any], config: XenditSandboxConfig, moment: datetime) -> Invoice:
+    """Validate a create request and return the new invoice object (``API_VALIDATION_ERROR`` otherwise)."""
+    external_id = body.get("external_id")
+    if not isinstance(external_id, str) or not external_id:
+        raise validation_error("external_id is required")
+    if body.get("amount") is None:
+        raise validation_error("amount is required")
+    currency = body.get("currency", "IDR")
+    if currency not in CURRENCIES:
+        raise validation_error(f"currency must be one of {', '.join(CURRENCIES)}")
+    amount = _require_amount(body["amount"], "amount")
+    if currency == "IDR":
+        amount = amount.to_integral_value(rounding=ROUND_DOWN)  # Xendit truncates IDR decimals
+    if amount <= 0:
+        raise validation_error("amount must be greater than 0")
+    duration = body.get("invoice_duration", DEFAULT_DURATION)
+    valid_type = isinstance(duration, (int, Decimal)) and not isinstance(duration, bool)
+    if not valid_type or not 1 <= duration <= MAX_DURATION:
+        raise validation_error(f"invoice_duration must be between 1 and {MAX_DURATION} seconds")
+    customer = body.get("customer")
+    if customer is not None and not isinstance(customer, dict):
+        raise validation_error("customer must be an object")
+    payment_methods = body.get("payment_methods")
+    invoice_id = secrets.token_hex(12)
+    invoice: Invoice = {
+        "id": invoice_id,
+        "external_id": external_id,
+        "user_id": config.business_id,
+        "status": "PENDING",
+        "merchant_name": config.merchant_name,
+        "merchant_profile_picture_url": "https://du8nwjtfkinx.cloudfront.net/xendit.png",
+        "amount": amount,
+        "expiry_date": iso(moment + timedelta(seconds=int(duration))),
+        "invoice_url": f"{config.checkout_base_url}/{invoice_id}",
+        "available_banks": _available_banks(amount, config.merchant_name),
+        "available_retail_outlets": [{"retail_outlet_name": name} for name in _RETAIL],
+        "available_ewallets": [{"ewallet_type": name} for name in _EWALLETS],
+        "available_qr_codes": [{"qr_code_type": "QRIS"}],
+        "available_direct_debits": [],
+        "available_paylaters": [],
+        "should_exclude_credit_card": False,
+        "should_send_email": bool(body.get("should_send_email", False)),
+        "created": iso(moment),
+        "updated": iso(moment),
+        "currency": currency,
+    }
+    optional = {
+        "payer_email": _optional_str(body, "payer_email"),
+        "description": _optional_str(body, "description"),
+        "success_redirect_url": _optional_str(body, "success_redirect_url"),
+        "failure_redirect_url": _optional_str(body, "failure_redirect_url"),
+        "locale": _optional_str(body, "locale"),
+        "customer": customer,
+        "customer_notification_preference": body.get("customer_notification_preference"),
+        "items": _check_list(body, "items", 75, ("name", "price", "quantity")),
+        "fees": _check_list(body, "fees", 10, ("type", "value")),
+        "metadata": _check_metadata(body.get("metadata")),
+        "payment_methods": payment_methods,
+        "should_authenticate_credit_card": body.get("should_authenticate_credit_card"),
+    }
+    invoice.update({key: value for key, value in optional.items() if value is not None})
+    return invoice
+
+
+class InvoiceStore:
+    """The sandbox's invoices, newest last; thread-safe because tests read state from other threads."""
+
+    def __init__(self) -> None:
+        self._invoices: dict[str, Invoice] = {}
+        self._lock = threading.Lock()
+
+    def add(self, invoice: Invoice) -> Invoice:
+        with self._lock:
+            self._invoices[invoice["id"]] = invoice
+            return dict(invoice)
+
+    def get(self, invoice_id: str) -> Invoice:
+        with self._lock:
+            invoice = self._invoices.get(invoice_id)
+            if invoice is None:
+                raise invoice_not_found(invoice_id)
+            return dict(invoice)
+
+    def all(self) -> list[Invoice]:
+        with self._lock:
+            return [dict(invoice) for invoice in self._invoices.values()]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._invoices.clear()
+
+    def search(
+        self,
+        *,
+        external_id: str | None = None,
+        statuses: list[str] | None = None,
+        limit: int = 10,
+        last_invoice: str | None = None,
+    ) -> list[Invoice]:
+        """Newest first, like Xendit's list; ``last_invoice`` continues after that id."""
+        with self._lock:
+            found = [
+                dict(invoice)
+                for invoice in reversed(self._invoices.values())
+                if (external_id is None or invoice["external_id"] == external_id)
+                and (not statuses or invoice["status"] in statuses)
+            ]
+        if last_invoice is not None:
+            ids = [invoice["id"] for invoice in found]
+            found = found[ids.index(last_invoice) + 1 :] if last_invoice in ids else []
+        return found[:limit]
+
+    def update(self, invoice_id: str, changes: dict[str, Any], *, allowed: tuple[str, ...]) -> Invoice:
+        """Apply ``changes`` if the invoice's status is in ``allowed``; else 400 naming the status."""
+        with self._lock:
+            invoice = self._invoices.get(invoice_id)
+            if invoice is None:
+                raise invoice_not_found(invoice_id)
+            if invoice["status"] not in allowed:
+                raise XenditApiError(
+                    400,
+                    "INVALID_INVOICE_STATUS",
+                    f"Invoice {invoice_id} is {invoice['status']}; this needs {' or '.join(allowed)}",
+                )
+            invoice.update(changes)
+            return dict(invoice)
