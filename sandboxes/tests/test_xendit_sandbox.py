@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,7 +14,7 @@ KEY = "xnd_development_test_key"
 
 
 @pytest.fixture
-def xendit(sandbox_url: Callable[..., str]) -> httpx.Client:
+def xendit(sandbox_url: Callable[..., str]) -> Iterator[httpx.Client]:
     base = sandbox_url("xendit", secret_key=KEY, rate_limit=1000)
     with httpx.Client(base_url=base, auth=(KEY, ""), timeout=5) as client:
         yield client
@@ -44,7 +44,9 @@ def test_wrong_or_missing_key_is_401_invalid_api_key(xendit: httpx.Client) -> No
         ({"external_id": "inv-1", "amount": 1000, "metadata": {"k" * 41: "v"}}, "metadata key"),
     ],
 )
-def test_invalid_create_is_400_api_validation_error(xendit: httpx.Client, body: dict[str, Any], expected: str) -> None:
+def test_invalid_create_is_400_api_validation_error(
+    xendit: httpx.Client, body: dict[str, Any], expected: str
+) -> None:
     response = xendit.post("/v2/invoices", json=body)
     assert response.status_code == 400
     assert response.json()["error_code"] == "API_VALIDATION_ERROR"
@@ -120,7 +122,9 @@ def test_rate_limit_answers_429_with_rate_limit_headers(sandbox_url: Callable[..
 
 
 def test_injected_faults_answer_xendits_server_error_body(xendit: httpx.Client) -> None:
-    xendit.post("/_sandbox/faults", json={"kind": "status", "status": 503, "path": "/v2/invoices", "count": 1})
+    xendit.post(
+        "/_sandbox/faults", json={"kind": "status", "status": 503, "path": "/v2/invoices", "count": 1}
+    )
     failed = _create(xendit)
     assert failed.status_code == 503
     assert failed.json()["error_code"] == "SERVER_ERROR"
@@ -140,7 +144,9 @@ def test_paying_sets_channel_fields_and_refuses_an_expired_invoice_unless_asked(
     invoice = _create(xendit).json()
     xendit.post(f"/_sandbox/invoices/{invoice['id']}/expire")
     refused = xendit.post(f"/_sandbox/invoices/{invoice['id']}/pay", json={"channel": "OVO"})
-    paid = xendit.post(f"/_sandbox/invoices/{invoice['id']}/pay", json={"channel": "OVO", "after_expiry": True})
+    paid = xendit.post(
+        f"/_sandbox/invoices/{invoice['id']}/pay", json={"channel": "OVO", "after_expiry": True}
+    )
     assert refused.status_code == 400
     assert paid.status_code == 200
     stored = xendit.get(f"/v2/invoices/{invoice['id']}").json()
