@@ -110,15 +110,43 @@ class IngestSettings(BillingSettings):
 
 
 class ConsumerSettings(BillingSettings):
-    """The consumer runtime's settings, shared by the four ``*_sync`` services."""
+    """The consumer runtime's settings, shared by the four ``*_sync`` services.
+
+    Environment names are the field names in upper case (``CONSUMER_CONCURRENCY``, ``HEALTH_FILE``...).
+    """
 
     consumer_concurrency: int = Field(default=32, ge=1, le=512, description="message groups in flight")
+    consumer_prefetch: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="messages held waiting beyond the running ones (0: same as concurrency)",
+    )
+    consumer_pollers: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="concurrent ReceiveMessage calls (1 keeps moto's group order exact)",
+    )
+    consumer_max_messages: int = Field(default=10, ge=1, le=10, description="MaxNumberOfMessages per receive")
     consumer_wait_seconds: int = Field(default=20, ge=0, le=20, description="SQS long-poll wait")
-    consumer_grace_seconds: float = Field(default=25.0, description="SIGTERM: time to finish in-flight work")
-    consumer_visibility_timeout: int = Field(default=60, description="visibility given to a message")
-    consumer_claim_seconds: int = Field(default=120, description="idempotency claim lifetime")
-    consumer_backoff_base: float = Field(default=2.0, description="first retry delay, seconds")
-    consumer_backoff_cap: float = Field(default=300.0, description="longest retry delay, seconds")
+    consumer_grace_seconds: float = Field(
+        default=25.0, ge=0, description="SIGTERM: time to finish in-flight work (Fargate gives 30 s)"
+    )
+    consumer_visibility_timeout: int = Field(
+        default=60, ge=1, le=43200, description="visibility given to a message, extended while it runs"
+    )
+    consumer_heartbeat_fraction: float = Field(
+        default=0.5, gt=0, lt=1, description="extend visibility after this fraction of it has passed"
+    )
+    consumer_claim_seconds: int = Field(default=120, ge=1, description="idempotency claim lifetime")
+    consumer_backoff_base: float = Field(default=2.0, ge=0, description="first retry delay, seconds")
+    consumer_backoff_cap: float = Field(default=300.0, ge=0, description="longest retry delay, seconds")
+    consumer_metrics_seconds: float = Field(default=60.0, gt=0, description="metrics flush interval")
     idempotency_ttl_days: int = Field(default=30, ge=1, description="how long a done record is kept")
-    health_port: int = Field(default=0, description="liveness HTTP port (0: off)")
     health_file: str | None = Field(default=None, description="liveness heartbeat file (touched each poll)")
+
+    @property
+    def buffer_limit(self) -> int:
+        """Most messages held at once (running plus waiting for their group's turn)."""
+        return self.consumer_concurrency + (self.consumer_prefetch or self.consumer_concurrency)
