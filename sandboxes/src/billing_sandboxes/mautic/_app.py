@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from litestar import Litestar, Request, Response, Router, delete, get, patch, post, put
+from litestar.params import FromPath
 
 from billing_sandboxes._faults import ASGIApp, FaultInjector, FaultMiddleware
 from billing_sandboxes.mautic import _errors as err
@@ -111,7 +112,7 @@ async def new_contact(request: Request[Any, Any, Any]) -> AnyResponse:
 
 
 @get("/contacts/{contact_id:int}")
-async def get_contact(request: Request[Any, Any, Any], contact_id: int) -> AnyResponse:
+async def get_contact(request: Request[Any, Any, Any], contact_id: FromPath[int]) -> AnyResponse:
     state = _state(request)
     with state.lock:
         contact = state.contacts.get(contact_id)
@@ -119,7 +120,7 @@ async def get_contact(request: Request[Any, Any, Any], contact_id: int) -> AnyRe
 
 
 @patch("/contacts/{contact_id:int}/edit")
-async def patch_contact(request: Request[Any, Any, Any], contact_id: int) -> AnyResponse:
+async def patch_contact(request: Request[Any, Any, Any], contact_id: FromPath[int]) -> AnyResponse:
     payload = await _payload(request)
     if payload is None:
         return err.controller_error(400, err.BAD_REQUEST)
@@ -136,7 +137,7 @@ async def patch_contact(request: Request[Any, Any, Any], contact_id: int) -> Any
 
 
 @put("/contacts/{contact_id:int}/edit")
-async def put_contact(request: Request[Any, Any, Any], contact_id: int) -> AnyResponse:
+async def put_contact(request: Request[Any, Any, Any], contact_id: FromPath[int]) -> AnyResponse:
     """Full replace; creates a new contact (with a new id) when ``contact_id`` does not exist."""
     payload = await _payload(request)
     if payload is None:
@@ -154,7 +155,7 @@ async def put_contact(request: Request[Any, Any, Any], contact_id: int) -> AnyRe
 
 
 @delete("/contacts/{contact_id:int}/delete", status_code=200)
-async def delete_contact(request: Request[Any, Any, Any], contact_id: int) -> AnyResponse:
+async def delete_contact(request: Request[Any, Any, Any], contact_id: FromPath[int]) -> AnyResponse:
     state = _state(request)
     with state.lock:
         contact = state.contacts.get(contact_id)
@@ -166,7 +167,7 @@ async def delete_contact(request: Request[Any, Any, Any], contact_id: int) -> An
 
 
 @get("/contacts/{contact_id:int}/segments")
-async def contact_segments(request: Request[Any, Any, Any], contact_id: int) -> AnyResponse:
+async def contact_segments(request: Request[Any, Any, Any], contact_id: FromPath[int]) -> AnyResponse:
     state = _state(request)
     with state.lock:
         if contact_id not in state.contacts:
@@ -204,12 +205,16 @@ async def _membership(
 
 
 @post("/segments/{segment_id:int}/contact/{contact_id:int}/add", status_code=200)
-async def segment_add(request: Request[Any, Any, Any], segment_id: int, contact_id: int) -> AnyResponse:
+async def segment_add(
+    request: Request[Any, Any, Any], segment_id: FromPath[int], contact_id: FromPath[int]
+) -> AnyResponse:
     return await _membership(request, segment_id, contact_id, add=True)
 
 
 @post("/segments/{segment_id:int}/contact/{contact_id:int}/remove", status_code=200)
-async def segment_remove(request: Request[Any, Any, Any], segment_id: int, contact_id: int) -> AnyResponse:
+async def segment_remove(
+    request: Request[Any, Any, Any], segment_id: FromPath[int], contact_id: FromPath[int]
+) -> AnyResponse:
     return await _membership(request, segment_id, contact_id, add=False)
 
 
