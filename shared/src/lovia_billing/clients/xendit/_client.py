@@ -1,0 +1,146 @@
+"""An async client for Xendit's invoice API (ref §2), errors mapped by ``clients._http``.
+
+* 429 → ``RateLimited`` waiting ``Retry-After`` or else ``Rate-Limit-Reset`` (Xendit documents only
+  the latter); 5xx and transport failures → retryable; other 4xx → ``PermanentError``.
+* ``get_invoice`` answers ``None`` for 404, so "not found" is not an exception.
+* Xendit does not deduplicate invoices (ref §4): callers look up by ``external_id`` before creating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import SecretStr, TypeAdapter, ValidationError
+
+from lovia_billing._errors import DownstreamUnavailable
+from lovia_billing.clients._http import DEFAULT_TIMEOUT, raise_for_status, send
+from lovia_billing.clients.xendit import _json
+from lovia_billing.clients.xendit._models import CreateInvoiceRequest, Invoice, InvoiceStatus
+
+SYSTEM = "xendit"
+#: Xendit's rate-limit header, read when no ``Retry-After`` is sent.
+RATE_LIMIT_RESET = "Rate-Limit-Reset"
+T = TypeVar("T")
+_INVOICE = TypeAdapter(Invoice)
+_INVOICES = TypeAdapter(list[Invoice])
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = _json.loads(response.content)
+    except ValueError:
+        return response.text[:200]
+    if isinstance(body, dict) and "error_code" in body:
+        return f"{body['error_code']}: {body.get('message', '')}"
+    return response.text[:200]
+
+
+def _validate(adapter: TypeAdapter[T], data: Any) -> T:
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        count = exc.error_count()
+        raise DownstreamUnavailable(f"{SYSTEM}: unexpected response shape ({count} errors)") from exc
+
+
+class XenditClient:
+    """Xendit's invoice API with Basic auth (the secret key as username, empty password).
+
+    Use as ``async with XenditClient(url, key) as xendit: ...`` or close with ``aclose()``.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        secret_key: SecretStr | str,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        key = secret_key.get_secret_value() if isinstance(secret_key, SecretStr) else secret_key
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            auth=httpx.BasicAuth(key, ""),
+            timeout=timeout,
+            transport=transport,
+            headers={"accept": "application/json", "user-agent": "lovia-billing/xendit"},
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def create_invoice(self, request: CreateInvoiceRequest) -> Invoice:
+        """``POST /v2/invoices``. Not idempotent at Xendit: look up ``external_id`` first."""
+        body = _json.dumps(request.model_dump(exclude_none=True))
+        data = await self._call("POST", "/v2/invoices", content=body)
+        return _validate(_INVOICE, data)
+
+    async def get_invoice(self, invoice_id: str) -> Invoice | None:
+        """``GET /v2/invoices/{id}``; ``None`` when Xendit has no such invoice."""
+        data = await self._call("GET", f"/v2/invoices/{quote(invoice_id, safe='')}", not_found_ok=True)
+        return None if data is None else _validate(_INVOICE, data)
+
+    async def find_invoices(
+        self,
+        *,
+        external_id: str | None = None,
+        statuses: Sequence[InvoiceStatus] = (),
+        page_size: int = 100,
+        max_pages: int = 50,
+    ) -> list[Invoice]:
+        """``GET /v2/invoices`` filtered by ``external_id`` and ``statuses``, every page, newest first."""
+        found: list[Invoice] = []
+        last: str | None = None
+        for _ in range(max_pages):
+            params: list[tuple[str, str | int | float | bool | None]] = [("limit", page_size)]
+            params += [("statuses", status) for status in statuses]
+            if external_id is not None:
+                params.append(("external_id", external_id))
+            if last is not None:
+                params.append(("last_invoice", last))
+            data = await self._call("GET", "/v2/invoices", params=httpx.QueryParams(params))
+            page = _validate(_INVOICES, data)
+            found.extend(page)
+            if len(page) < page_size:
+                return found
+            last = page[-1].id
+        return found
+
+    async def expire_invoice(self, invoice_id: str) -> Invoice:
+        """``POST /invoices/{id}/expire!`` (no ``/v2``); the invoice afterwards."""
+        data = await self._call("POST", f"/invoices/{quote(invoice_id, safe='')}/expire!")
+        return _validate(_INVOICE, data)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: str | None = None,
+        params: httpx.QueryParams | None = None,
+        not_found_ok: bool = False,
+    ) -> Any:
+        headers = {"content-type": "application/json"} if content is not None else None
+        request = self._http.build_request(method, path, content=content, params=params, headers=headers)
+        response = await send(self._http, request, system=SYSTEM)
+        if response.status_code == 404 and not_found_ok:
+            return None
+        raise_for_status(response, _error_message(response), system=SYSTEM, retry_headers=(RATE_LIMIT_RESET,))
+        try:
+            return _json.loads(response.content)
+        except ValueError as exc:
+            raise DownstreamUnavailable(
+                f"{SYSTEM} {method} {path}: answered {response.status_code} with no JSON"
+            ) from exc

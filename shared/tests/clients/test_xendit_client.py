@@ -1,0 +1,115 @@
+"""The Xendit client against the Xendit sandbox on loopback: typed results, Decimal money, errors mapped."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from lovia_billing import DownstreamTimeout, DownstreamUnavailable, PermanentError, RateLimited
+from lovia_billing.clients.xendit import CreateInvoiceRequest, InvoiceCustomer, InvoiceItem, XenditClient
+
+KEY = "xnd_development_client_test"
+
+
+@pytest.fixture
+def base_url(sandbox_url: Callable[..., str]) -> str:
+    return sandbox_url("xendit", secret_key=KEY, rate_limit=1000)
+
+
+@pytest.fixture
+async def xendit(base_url: str) -> AsyncIterator[XenditClient]:
+    async with XenditClient(base_url, KEY, timeout=2.0) as client:
+        yield client
+
+
+async def _fault(base_url: str, rule: dict[str, object]) -> None:
+    async with httpx.AsyncClient() as client:
+        (await client.post(f"{base_url}/_sandbox/faults", json=rule)).raise_for_status()
+
+
+def _request(
+    external_id: str = "inv-1", amount: str = "150000", currency: str = "IDR"
+) -> CreateInvoiceRequest:
+    return CreateInvoiceRequest(
+        external_id=external_id,
+        amount=Decimal(amount),
+        currency=currency,
+        description="Lovia Pro, November",
+        customer=InvoiceCustomer(customer_id="cus_1", email="a@example.com"),
+        items=(InvoiceItem(name="Pro", price=Decimal(amount), quantity=1),),
+        metadata={"lovia_customer_id": "cus_1", "lovia_invoice_id": external_id},
+    )
+
+
+async def test_create_then_get_round_trips_typed_fields(xendit: XenditClient) -> None:
+    created = await xendit.create_invoice(_request())
+    fetched = await xendit.get_invoice(created.id)
+    assert fetched == created
+    assert created.status == "PENDING"
+    assert created.amount == Decimal(150000)
+    assert created.metadata == {"lovia_customer_id": "cus_1", "lovia_invoice_id": "inv-1"}
+    assert created.customer is not None
+    assert created.customer.customer_id == "cus_1"
+    assert created.expiry_date > created.created
+
+
+async def test_decimal_amounts_travel_exactly(xendit: XenditClient) -> None:
+    created = await xendit.create_invoice(_request(amount="1499.55", currency="PHP"))
+    assert created.amount == Decimal("1499.55")
+    assert isinstance(created.amount, Decimal)
+
+
+async def test_get_unknown_invoice_is_none(xendit: XenditClient) -> None:
+    assert await xendit.get_invoice("0123456789abcdef01234567") is None
+
+
+async def test_find_by_external_id_and_status_across_pages(xendit: XenditClient) -> None:
+    ids = [(await xendit.create_invoice(_request("inv-7"))).id for _ in range(5)]
+    await xendit.create_invoice(_request("inv-8"))
+    expired = await xendit.expire_invoice(ids[0])
+    assert expired.status == "EXPIRED"
+    found = await xendit.find_invoices(external_id="inv-7", page_size=2)
+    pending = await xendit.find_invoices(external_id="inv-7", statuses=["PENDING"], page_size=2)
+    assert sorted(i.id for i in found) == sorted(ids)
+    assert sorted(i.id for i in pending) == sorted(ids[1:])
+
+
+async def test_wrong_key_and_invalid_request_are_permanent(base_url: str, xendit: XenditClient) -> None:
+    async with XenditClient(base_url, "xnd_development_wrong") as wrong:
+        with pytest.raises(PermanentError, match="INVALID_API_KEY"):
+            await wrong.get_invoice("x")
+    with pytest.raises(PermanentError, match="INVOICE_NOT_FOUND_ERROR"):
+        await xendit.expire_invoice("0123456789abcdef01234567")
+
+
+async def test_429_without_retry_after_uses_rate_limit_reset(sandbox_url: Callable[..., str]) -> None:
+    url = sandbox_url("xendit", secret_key=KEY, rate_limit=1, rate_limit_window_seconds=20)
+    async with XenditClient(url, KEY) as xendit:
+        await xendit.find_invoices(external_id="a")
+        with pytest.raises(RateLimited) as caught:
+            await xendit.find_invoices(external_id="a")
+    assert caught.value.retry_after is not None
+    assert 15 < caught.value.retry_after <= 20
+
+
+async def test_injected_429_with_retry_after_is_honoured(base_url: str, xendit: XenditClient) -> None:
+    await _fault(base_url, {"kind": "rate_limit", "retry_after": 7, "count": 1})
+    with pytest.raises(RateLimited) as caught:
+        await xendit.get_invoice("x")
+    assert caught.value.retry_after == 7
+
+
+async def test_5xx_is_retryable_and_names_xendits_error(base_url: str, xendit: XenditClient) -> None:
+    await _fault(base_url, {"kind": "status", "status": 502, "count": 1})
+    with pytest.raises(DownstreamUnavailable, match="SERVER_ERROR"):
+        await xendit.create_invoice(_request())
+
+
+async def test_a_hanging_xendit_is_a_timeout(base_url: str) -> None:
+    await _fault(base_url, {"kind": "timeout", "hang_ms": 1500, "count": 1})
+    async with XenditClient(base_url, KEY, timeout=0.3) as xendit:
+        with pytest.raises(DownstreamTimeout):
+            await xendit.get_invoice("x")
