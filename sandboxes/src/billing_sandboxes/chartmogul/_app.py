@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from litestar import Litestar, Request, Response, get, patch, post
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 
 from billing_sandboxes._faults import ASGIApp, FaultInjector, FaultMiddleware
 from billing_sandboxes.chartmogul import _bodies as b
@@ -81,7 +82,7 @@ async def list_data_sources(request: AnyRequest) -> Response[Any]:
 
 
 @get("/v1/data_sources/{ds_uuid:str}")
-async def get_data_source(request: AnyRequest, ds_uuid: str) -> Response[Any]:
+async def get_data_source(request: AnyRequest, ds_uuid: FromPath[str]) -> Response[Any]:
     return _json(_store(request).data_source(ds_uuid))
 
 
@@ -97,12 +98,12 @@ async def list_customers(request: AnyRequest) -> Response[Any]:
 
 
 @get("/v1/customers/{cus_uuid:str}")
-async def get_customer(request: AnyRequest, cus_uuid: str) -> Response[Any]:
+async def get_customer(request: AnyRequest, cus_uuid: FromPath[str]) -> Response[Any]:
     return _json(_store(request).customer(cus_uuid))
 
 
 @patch("/v1/customers/{cus_uuid:str}")
-async def update_customer(request: AnyRequest, cus_uuid: str) -> Response[Any]:
+async def update_customer(request: AnyRequest, cus_uuid: FromPath[str]) -> Response[Any]:
     return _json(_store(request).update_customer(cus_uuid, await _body(request)))
 
 
@@ -118,17 +119,17 @@ async def list_plans(request: AnyRequest) -> Response[Any]:
 
 
 @get("/v1/plans/{plan_uuid:str}")
-async def get_plan(request: AnyRequest, plan_uuid: str) -> Response[Any]:
+async def get_plan(request: AnyRequest, plan_uuid: FromPath[str]) -> Response[Any]:
     return _json(_store(request).plan(plan_uuid))
 
 
 @post("/v1/import/customers/{cus_uuid:str}/invoices")
-async def import_invoices(request: AnyRequest, cus_uuid: str) -> Response[Any]:
+async def import_invoices(request: AnyRequest, cus_uuid: FromPath[str]) -> Response[Any]:
     return _json(_store(request).import_invoices(cus_uuid, await _body(request)), 201)
 
 
 @get("/v1/import/customers/{cus_uuid:str}/invoices")
-async def list_customer_invoices(request: AnyRequest, cus_uuid: str) -> Response[Any]:
+async def list_customer_invoices(request: AnyRequest, cus_uuid: FromPath[str]) -> Response[Any]:
     query = _query(request)
     page = b.paginated("invoices", _store(request).customer_invoices(cus_uuid), query)
     return _json({"customer_uuid": cus_uuid, **page})
@@ -141,24 +142,24 @@ async def list_invoices(request: AnyRequest) -> Response[Any]:
 
 
 @get("/v1/invoices/{inv_uuid:str}")
-async def get_invoice(request: AnyRequest, inv_uuid: str) -> Response[Any]:
+async def get_invoice(request: AnyRequest, inv_uuid: FromPath[str]) -> Response[Any]:
     return _json(_store(request).invoice(inv_uuid))
 
 
 @post("/v1/import/invoices/{inv_uuid:str}/transactions")
-async def add_transaction(request: AnyRequest, inv_uuid: str) -> Response[Any]:
+async def add_transaction(request: AnyRequest, inv_uuid: FromPath[str]) -> Response[Any]:
     return _json(_store(request).add_transaction(inv_uuid, await _body(request)), 201)
 
 
 @get("/v1/import/customers/{cus_uuid:str}/subscriptions")
-async def list_subscriptions(request: AnyRequest, cus_uuid: str) -> Response[Any]:
+async def list_subscriptions(request: AnyRequest, cus_uuid: FromPath[str]) -> Response[Any]:
     query = _query(request)
     page = b.paginated("subscriptions", _store(request).customer_subscriptions(cus_uuid), query)
     return _json({"customer_uuid": cus_uuid, **page})
 
 
 @patch("/v1/import/subscriptions/{sub_uuid:str}")
-async def cancel_subscription(request: AnyRequest, sub_uuid: str) -> Response[Any]:
+async def cancel_subscription(request: AnyRequest, sub_uuid: FromPath[str]) -> Response[Any]:
     body = await _body(request)
     return _json(_store(request).update_cancellation(sub_uuid, body, datetime.now(UTC)), 202)
 
