@@ -37,11 +37,21 @@ from lovia_billing._events import (
     event_from_data,
     parse_event,
 )
-from lovia_billing._money import Amount, Currency, check_precision, from_minor_units, to_minor_units
+from lovia_billing._money import (
+    SUPPORTED_CURRENCIES,
+    Amount,
+    Currency,
+    JsonNumber,
+    ProviderAmount,
+    check_precision,
+    from_minor_units,
+    to_minor_units,
+)
 from lovia_billing._settings import BillingSettings, ConsumerSettings, IngestSettings
 from lovia_billing.topology import Integration, Topology
 
 __all__ = [
+    "SUPPORTED_CURRENCIES",
     "Amount",
     "BillingError",
     "BillingSettings",
@@ -61,8 +71,10 @@ __all__ = [
     "InvoiceIssued",
     "InvoiceLine",
     "InvoiceRequested",
+    "JsonNumber",
     "PaymentSucceeded",
     "PermanentError",
+    "ProviderAmount",
     "PublishError",
     "RateLimited",
     "RetryableError",

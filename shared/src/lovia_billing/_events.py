@@ -18,7 +18,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from lovia_billing._canonical import canonical_json, derive_event_id
-from lovia_billing._money import Amount, Currency, check_precision
+from lovia_billing._money import Amount, Currency, ProviderAmount, check_precision
 
 
 class EventType(StrEnum):
@@ -211,8 +211,8 @@ class XenditInvoiceCallback(DomainEvent):
     external_id: str
     status: Literal["PAID", "SETTLED", "EXPIRED"]
     currency: str
-    amount: Amount
-    paid_amount: Amount | None = None
+    amount: ProviderAmount
+    paid_amount: ProviderAmount | None = None
     payment_method: str | None = None
     payment_channel: str | None = None
     payment_id: str | None = None

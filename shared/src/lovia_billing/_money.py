@@ -23,8 +23,16 @@ ISO_EXPONENT: dict[str, int] = {"IDR": 2, "PHP": 2, "USD": 2, "MYR": 2, "THB": 2
 ACCEPTED_DECIMALS: dict[str, int] = {"IDR": 0, "PHP": 2, "USD": 2, "MYR": 2, "THB": 2, "VND": 0}
 
 
+class JsonNumber(Decimal):
+    """A JSON number with a fraction or exponent, decoded exactly (``json.loads(parse_float=JsonNumber)``).
+
+    Our API refuses it in an ``Amount`` (a client that sends ``1.5`` has a float somewhere);
+    a ``ProviderAmount`` accepts it, because Xendit sends amounts such as ``1499.5`` as numbers.
+    """
+
+
 def _to_decimal(value: Any) -> Any:
-    if isinstance(value, (bool, float)):
+    if isinstance(value, (bool, float, JsonNumber)):
         raise ValueError("amounts must be an integer or a decimal string, never a JSON float")
     if isinstance(value, int):
         return Decimal(value)
@@ -49,6 +57,23 @@ def _non_negative(value: Decimal) -> Decimal:
 Amount = Annotated[
     Decimal,
     BeforeValidator(_to_decimal),
+    AfterValidator(_non_negative),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+]
+
+
+def _provider_decimal(value: Any) -> Any:
+    if isinstance(value, JsonNumber):
+        return Decimal(value)
+    if isinstance(value, float):
+        raise ValueError("amounts must be decoded exactly (parse_float=JsonNumber), never as float")
+    return _to_decimal(value)
+
+
+#: An amount as a provider sends it: a JSON number decoded exactly is accepted too.
+ProviderAmount = Annotated[
+    Decimal,
+    BeforeValidator(_provider_decimal),
     AfterValidator(_non_negative),
     PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
 ]

@@ -66,16 +66,29 @@ class Publisher:
                     response = await self._sqs.get_queue_url(QueueName=name)
                     self._urls[integration] = response["QueueUrl"]
 
+    async def check_queues(self) -> None:
+        """Ask SQS about every resolved queue; raises if one cannot be reached."""
+        await asyncio.gather(
+            *(
+                self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+                for url in self._urls.values()
+            )
+        )
+
     async def publish(
         self,
         event: DomainEvent,
         *,
         correlation_id: str,
         integrations: Sequence[Integration] | None = None,
+        record: bool = True,
     ) -> tuple[Integration, ...]:
-        """Record and send one event to its routed queues (or ``integrations``); return them."""
+        """Record and send one event to its routed queues (or ``integrations``); return them.
+
+        ``record=False`` skips the ledger (the entry exists and must not change).
+        """
         targets = tuple(integrations) if integrations is not None else routes_for(event.event_type)
-        if self._ledger is not None:
+        if self._ledger is not None and record:
             await self._ledger.record_queued(event, targets, correlation_id=correlation_id)
         await self._send({target: [_Entry(event, event.body(), correlation_id)] for target in targets})
         return targets

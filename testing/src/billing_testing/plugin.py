@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import secrets
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ REGION = "ap-southeast-1"
 def aws_endpoint() -> Iterator[str]:
     from billing_sandboxes.aws import start_aws_stand_in
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
     port = free_port()
     server = start_aws_stand_in("127.0.0.1", port)
     url = f"http://127.0.0.1:{port}"

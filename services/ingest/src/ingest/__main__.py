@@ -1,0 +1,24 @@
+"""``billing-ingest``: serve the ingest with uvicorn (one worker; replicas scale it out)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from ingest.app import create_app
+from lovia_billing import IngestSettings
+
+
+def main() -> None:
+    settings = IngestSettings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The ingest's app factory: Litestar, composed once per process from settings (and, in tests, clients)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.types import ASGIApp, Message, Receive, Send
+from pydantic import ValidationError
+
+from ingest._request import JsonRequest
+from ingest.errors import error_response, on_http_exception, on_unexpected
+from ingest.routes._accept import validation_failed
+from ingest.routes.api import V1Controller
+from ingest.routes.health import liveness, readiness
+from ingest.routes.webhooks import XenditWebhooks
+from ingest.services import Services
+from lovia_billing import IngestSettings
+from lovia_billing.aws import AwsClients, open_aws_clients
+from lovia_billing.logs import get_logger
+
+JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def request_id_middleware(app: ASGIApp) -> ASGIApp:
+    """Give every request an id (``x-request-id`` in, or a new one), echoed in the response."""
+
+    async def middleware(scope: Any, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:128]
+        rid = given or str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", rid.encode())]
+            await send(message)
+
+        await app(scope, receive, send_with_id)
+
+    return middleware
+
+
+def content_type_middleware(app: ASGIApp) -> ASGIApp:
+    """A write must say it is JSON; anything else is 415 before a byte of it is read."""
+
+    async def middleware(scope: Any, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in JSON_METHODS:
+            content_type = dict(scope["headers"]).get(b"content-type", b"").decode("latin-1")
+            if content_type.split(";")[0].strip().lower() != "application/json":
+                response = error_response(415, "Content-Type must be application/json")
+                await response.to_asgi_response(app=None, request=None)(scope, receive, send)  # type: ignore[arg-type]
+                return
+        await app(scope, receive, send)
+
+    return middleware
+
+
+def provide_services(state: State) -> Services:
+    services: Services = state.services
+    return services
+
+
+def create_app(settings: IngestSettings, aws: AwsClients | None = None) -> Litestar:
+    """Build the ingest. ``aws`` lets a test or benchmark pass clients it already holds open."""
+    logger = get_logger("ingest", settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        clients: AbstractAsyncContextManager[AwsClients] = (
+            _already_open(aws) if aws is not None else open_aws_clients(settings.aws_region)
+        )
+        async with clients as opened:
+            services = Services.build(settings, opened, logger)
+            app.state.services = services
+            try:
+                await services.publisher.resolve_queues()
+            except Exception as exc:
+                logger.warning(
+                    "queues not reachable at start-up", extra={"error": f"{type(exc).__name__}: {exc}"}
+                )
+            logger.info("ingest started", extra={"stage": settings.billing_stage, "port": settings.port})
+            yield
+
+    return Litestar(
+        route_handlers=[liveness, readiness, V1Controller, XenditWebhooks],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False)},
+        lifespan=[lifespan],
+        request_class=JsonRequest,
+        request_max_body_size=settings.max_body_bytes,
+        middleware=[request_id_middleware, content_type_middleware],
+        exception_handlers={
+            HTTPException: on_http_exception,
+            ValidationError: lambda _request, exc: validation_failed(exc),
+            Exception: on_unexpected,
+        },
+        openapi_config=OpenAPIConfig(
+            title="Lovia Billing ingest",
+            version="1.0.0",
+            description="Xendit webhooks and Lovia's internal /v1 API, validated and queued on SQS FIFO.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "BearerAuth": SecurityScheme(type="http", scheme="bearer", description="API key"),
+                    "XenditCallbackToken": SecurityScheme(
+                        type="apiKey", name="x-callback-token", security_scheme_in="header"
+                    ),
+                }
+            ),
+        ),
+        debug=False,
+    )
+
+
+@asynccontextmanager
+async def _already_open(aws: AwsClients) -> AsyncIterator[AwsClients]:
+    yield aws

@@ -1,0 +1,81 @@
+"""Every error the ingest answers is JSON that says what is wrong: ``{"error": {...}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from pydantic import BaseModel, Field
+
+from lovia_billing.logs import get_logger
+
+
+class ErrorDetail(BaseModel):
+    field: str | None = Field(default=None, description="where the problem is, e.g. body.amount")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    status: int = Field(examples=[422])
+    code: str = Field(description="stable machine-readable code", examples=["validation_error"])
+    message: str = Field(examples=["the request body does not match the schema"])
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    """The body of every 4xx/5xx the ingest sends."""
+
+    error: ErrorBody
+
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+def error_response(status: int, message: str, details: list[ErrorDetail] | None = None) -> Response[Any]:
+    body = ErrorResponse(
+        error=ErrorBody(
+            status=status, code=CODES.get(status, "error"), message=message, details=details or []
+        )
+    )
+    return Response(body.model_dump(mode="json"), status_code=status, media_type=MediaType.JSON)
+
+
+def _validation_details(extra: Any) -> list[ErrorDetail]:
+    details: list[ErrorDetail] = []
+    for item in extra if isinstance(extra, list) else []:
+        if isinstance(item, dict):
+            key = item.get("key")
+            source = item.get("source")
+            where = ".".join(str(p) for p in (source, key) if p)
+            details.append(ErrorDetail(field=where or None, message=str(item.get("message", item))))
+    return details
+
+
+def on_http_exception(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, ValidationException):
+        # Litestar reports a body that fails the model as 400; it is well-formed JSON that is
+        # semantically wrong, which is 422.
+        details = _validation_details(exc.extra)
+        return error_response(422, "the request does not match the schema", details)
+    return error_response(exc.status_code, str(exc.detail))
+
+
+def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    get_logger("ingest").exception(
+        "unhandled error", extra={"path": request.url.path, "error_type": type(exc).__name__}
+    )
+    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; nothing was queued")

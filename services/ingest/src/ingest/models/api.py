@@ -1,0 +1,148 @@
+"""Request and response bodies of the internal ``/v1`` API (the OpenAPI document is built from these)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lovia_billing import Amount, Currency, InvoiceLine, ServicePeriod
+from lovia_billing.ledger import IntegrationStatus
+
+_EXAMPLE_CUSTOMER: Any = {
+    "email": "budi@example.co.id",
+    "name": "Budi Santoso",
+    "company": "PT Contoh Digital",
+    "phone": "+6281234567890",
+    "country": "ID",
+    "plan": "pro-monthly",
+}
+_EXAMPLE_INVOICE: Any = {
+    "invoice_id": "inv_2026_0001",
+    "customer_id": "cus_0001",
+    "currency": "IDR",
+    "amount": "150000",
+    "lines": [
+        {"item_code": "PLAN-PRO", "description": "Pro plan, December", "quantity": 1, "unit_amount": "150000"}
+    ],
+    "description": "Lovia Pro, December 2026",
+    "payer_email": "budi@example.co.id",
+    "subscription_id": "sub_0001",
+    "plan_id": "pro-monthly",
+    "period": {"start": "2026-12-01", "end": "2026-12-31"},
+    "due_date": "2026-12-08",
+}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CustomerUpsert(_Body):
+    """``PUT /v1/customers/{customer_id}``: the customer as Lovia knows it now."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_CUSTOMER]})
+    email: str = Field(max_length=254)
+    name: str = Field(min_length=1, max_length=140)
+    company: str | None = Field(default=None, max_length=140)
+    phone: str | None = Field(default=None, max_length=40)
+    country: str | None = Field(default=None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    plan: str | None = Field(default=None, max_length=140)
+
+
+class InvoiceCreate(_Body):
+    """``POST /v1/invoices``: ask for an invoice; ``invoice_id`` is yours and identifies it forever.
+
+    Amounts are integers or decimal strings (never JSON floats); ``amount`` must equal the sum of
+    the lines; IDR amounts have no decimals.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_INVOICE]})
+    invoice_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
+    customer_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
+    currency: Currency
+    amount: Amount
+    lines: list[InvoiceLine] = Field(min_length=1, max_length=75)
+    description: str = Field(min_length=1, max_length=1000)
+    payer_email: str = Field(max_length=254)
+    subscription_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
+    plan_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
+    period: ServicePeriod | None = None
+    due_date: date | None = None
+
+
+class SubscriptionCancel(_Body):
+    """``POST /v1/subscriptions/{subscription_id}/cancel``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"customer_id": "cus_0001", "cancelled_at": "2026-12-31T23:59:59Z", "reason": "downgrade"}
+            ]
+        }
+    )
+    customer_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
+    cancelled_at: datetime = Field(description="when the subscription ends (timezone required)")
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class Accepted(BaseModel):
+    """202: the event is on its queues; follow it at ``status_url``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "0c1f3c8e-4b7a-5d55-9a57-2f1c9d1e7a10",
+                    "status_url": "/v1/events/0c1f3c8e-4b7a-5d55-9a57-2f1c9d1e7a10",
+                }
+            ]
+        }
+    )
+    event_id: str
+    status_url: str
+
+
+class IntegrationStatusView(BaseModel):
+    status: IntegrationStatus
+    attempts: int
+    last_error: str | None = None
+    updated_at: datetime | None = None
+
+
+class EventStatus(BaseModel):
+    """``GET /v1/events/{event_id}``: the event and its status in each integration it was routed to."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "0c1f3c8e-4b7a-5d55-9a57-2f1c9d1e7a10",
+                    "event_type": "invoice.issued",
+                    "customer_id": "cus_0001",
+                    "created_at": "2026-11-25T03:00:00Z",
+                    "integrations": {
+                        "erpnext": {"status": "done", "attempts": 1},
+                        "chartmogul": {"status": "retrying", "attempts": 2, "last_error": "429"},
+                        "mautic": {"status": "queued", "attempts": 0},
+                    },
+                    "event": {"type": "invoice.issued", "invoice_id": "inv_2026_0001"},
+                }
+            ]
+        }
+    )
+    event_id: str
+    event_type: str
+    customer_id: str
+    created_at: datetime
+    integrations: dict[str, IntegrationStatusView]
+    event: dict[str, Any] = Field(description="the event as queued")
+
+
+class WebhookAccepted(BaseModel):
+    """200 to Xendit: the callback is queued (or was already)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"event_id": "5d0e...", "status": "accepted"}]})
+    event_id: str
+    status: str = "accepted"

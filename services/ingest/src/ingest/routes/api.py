@@ -1,0 +1,148 @@
+"""The internal ``/v1`` API (Bearer API key): customers, invoices, cancellations, event status."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, HeaderParameter, JSONBody
+
+from ingest.errors import ErrorResponse, error_response
+from ingest.models.api import (
+    Accepted,
+    CustomerUpsert,
+    EventStatus,
+    IntegrationStatusView,
+    InvoiceCreate,
+    SubscriptionCancel,
+)
+from ingest.routes._accept import accept
+from ingest.security import require_api_key
+from ingest.services import Services
+from lovia_billing import CustomerUpserted, DomainEvent, InvoiceRequested, SubscriptionCancelled
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        description="retry-safe key: the same key and body answer the same; another body is 422",
+    ),
+]
+
+
+class V1Controller(Controller):
+    path = "/v1"
+    guards = [require_api_key]
+    tags = ["v1"]
+    security = [{"BearerAuth": []}]
+
+    @put("/customers/{customer_id:str}", status_code=202, summary="Create or update a customer")
+    async def upsert_customer(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        customer_id: FromPath[str],
+        data: JSONBody[CustomerUpsert],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Accepted]:
+        """Queues ``customer.upserted`` for ERPNext, ChartMogul and Mautic."""
+        request_key = idempotency_key or f"auto-{uuid.uuid4()}"
+        return await accept(
+            services,
+            request,
+            data=data.model_dump(mode="json"),
+            idempotency_key=idempotency_key,
+            build_event=lambda: CustomerUpserted.create(
+                customer_id=customer_id, request_key=request_key, **data.model_dump()
+            ),
+            on_conflict=_conflict,
+        )
+
+    @post("/invoices", status_code=202, summary="Request an invoice")
+    async def request_invoice(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[InvoiceCreate],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Accepted]:
+        """Queues ``invoice.requested``; xendit_sync creates the Xendit invoice exactly once.
+
+        The same ``invoice_id`` with the same body is the same request (202, same ``event_id``);
+        with another body it is 409.
+        """
+        return await accept(
+            services,
+            request,
+            data=data.model_dump(mode="json"),
+            idempotency_key=idempotency_key,
+            build_event=lambda: InvoiceRequested.create(**data.model_dump()),
+            on_conflict=_conflict,
+        )
+
+    @post("/subscriptions/{subscription_id:str}/cancel", status_code=202, summary="Cancel a subscription")
+    async def cancel_subscription(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        subscription_id: FromPath[str],
+        data: JSONBody[SubscriptionCancel],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[Accepted]:
+        """Queues ``subscription.cancelled`` (Xendit, ChartMogul, Mautic, ERPNext).
+
+        A subscription is cancelled once: a repeated cancel answers 202 with the first one's
+        ``event_id`` and queues nothing new.
+        """
+        return await accept(
+            services,
+            request,
+            data=data.model_dump(mode="json"),
+            idempotency_key=idempotency_key,
+            build_event=lambda: SubscriptionCancelled.create(
+                subscription_id=subscription_id, **data.model_dump()
+            ),
+            on_conflict=_already_accepted,
+        )
+
+    @get(
+        "/events/{event_id:str}",
+        summary="Status of one event in every integration",
+        responses={404: ResponseSpec(data_container=ErrorResponse, description="no such event")},
+    )
+    async def event_status(
+        self, services: NamedDependency[Services], event_id: FromPath[str]
+    ) -> Response[EventStatus]:
+        entry = await services.ledger.get(event_id)
+        if entry is None:
+            return error_response(404, f"no event {event_id}")
+        status = EventStatus(
+            event_id=entry.event_id,
+            event_type=entry.event_type,
+            customer_id=entry.customer_id,
+            created_at=entry.created_at,
+            integrations={
+                name: IntegrationStatusView(**state.model_dump())
+                for name, state in entry.integrations.items()
+            },
+            event=json.loads(entry.body),
+        )
+        return Response(status)
+
+
+def _conflict(event: DomainEvent) -> Response[Any]:
+    return error_response(
+        409, f"{event.event_type.value} {event.event_id} was already accepted with a different body"
+    )
+
+
+def _already_accepted(event: DomainEvent) -> Response[Any]:
+    return Response(
+        Accepted(event_id=event.event_id, status_url=f"/v1/events/{event.event_id}").model_dump(),
+        status_code=202,
+    )

@@ -1,0 +1,45 @@
+"""The ingest's object graph, built once per process in the app's lifespan (the composition root)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger
+
+from ingest.idempotency_keys import IdempotencyKeys
+from lovia_billing import IngestSettings
+from lovia_billing.aws import AwsClients
+from lovia_billing.ledger import Ledger
+from lovia_billing.publisher import Publisher
+
+
+class Services:
+    """A plain class, not a dataclass: Litestar's signature model would otherwise introspect it."""
+
+    def __init__(
+        self,
+        *,
+        settings: IngestSettings,
+        logger: Logger,
+        aws: AwsClients,
+        ledger: Ledger,
+        publisher: Publisher,
+        keys: IdempotencyKeys,
+    ) -> None:
+        self.settings = settings
+        self.logger = logger
+        self.aws = aws
+        self.ledger = ledger
+        self.publisher = publisher
+        self.keys = keys
+
+    @classmethod
+    def build(cls, settings: IngestSettings, aws: AwsClients, logger: Logger) -> Services:
+        topology = settings.topology
+        ledger = Ledger(aws.dynamodb, topology.ledger_table)
+        return cls(
+            settings=settings,
+            logger=logger,
+            aws=aws,
+            ledger=ledger,
+            publisher=Publisher(aws.sqs, topology, ledger),
+            keys=IdempotencyKeys(aws.dynamodb, topology.idempotency_table),
+        )

@@ -1,0 +1,138 @@
+"""Xendit webhooks: token, validation, deduplication, routing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from billing_testing.queues import QueueReader as Queues
+from billing_testing.samples import (
+    FVA_PAID_CALLBACK,
+    INVOICE_PAID_CALLBACK,
+    INVOICE_REQUEST,
+    RECURRING_CYCLE_CALLBACK,
+)
+from lovia_billing import parse_event
+
+PAID = INVOICE_PAID_CALLBACK
+TOKEN = "test-callback-token"
+OLD_TOKEN = "test-callback-token-old"
+
+
+def callback(
+    client: httpx.Client, body: Any, token: str | None = TOKEN, path: str = "invoice"
+) -> httpx.Response:
+    headers = {"content-type": "application/json"}
+    if token is not None:
+        headers["x-callback-token"] = token
+    content = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post(f"/webhooks/xendit/{path}", content=content, headers=headers)
+
+
+def test_same_callback_twice_gives_one_message_and_the_same_event_id(
+    client: httpx.Client, queues: Queues
+) -> None:
+    first = callback(client, PAID)
+    second = callback(client, PAID)
+    assert first.status_code == 200, first.text
+    assert second.json()["event_id"] == first.json()["event_id"]
+    messages = queues.peek("xendit")
+    assert len(messages) == 1
+    event = parse_event(messages[0]["Body"])
+    assert event.event_type.value == "xendit.invoice.paid"
+    assert str(getattr(event, "amount")) == "150000"  # noqa: B009
+    assert queues.total() == 1
+
+
+def test_callback_group_is_the_customer_of_the_requested_invoice(
+    client: httpx.Client, api: httpx.Client, queues: Queues
+) -> None:
+    assert api.post("/v1/invoices", json=INVOICE_REQUEST).status_code == 202
+    assert callback(client, {**PAID, "external_id": INVOICE_REQUEST["invoice_id"]}).status_code == 200
+    groups = {m["Attributes"]["MessageGroupId"] for m in queues.peek("xendit")}
+    assert groups == {INVOICE_REQUEST["customer_id"]}
+
+
+def test_decimal_amounts_stay_exact(client: httpx.Client, queues: Queues) -> None:
+    body = json.dumps({**PAID, "currency": "PHP"}).replace('"amount": 150000', '"amount": 1499.5')
+    assert callback(client, body).status_code == 200
+    event = parse_event(queues.peek("xendit")[0]["Body"])
+    assert str(getattr(event, "amount")) == "1499.5"  # noqa: B009
+
+
+def test_rotated_token_is_accepted(client: httpx.Client) -> None:
+    assert callback(client, PAID, token=OLD_TOKEN).status_code == 200
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong-token", TOKEN + "x"])
+def test_missing_or_wrong_token_is_401_and_nothing_is_queued(
+    client: httpx.Client, queues: Queues, token: str | None
+) -> None:
+    response = callback(client, PAID, token=token)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert queues.total() == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        ("{not json", 400, "malformed JSON"),
+        ({**PAID, "status": "REFUNDED"}, 422, "status"),
+        ({k: v for k, v in PAID.items() if k != "external_id"}, 422, "external_id"),
+        ({**PAID, "amount": "lots"}, 422, "amount"),
+        ({**PAID, "amount": -5}, 422, "negative"),
+        ({**PAID, "currency": "EUR"}, 422, "EUR"),
+        ([], 422, ""),
+    ],
+)
+def test_bad_callbacks_are_4xx_json_and_nothing_is_queued(
+    client: httpx.Client, queues: Queues, body: Any, status: int, needle: str
+) -> None:
+    response = callback(client, body)
+    assert response.status_code == status, response.text
+    assert needle in response.text
+    assert response.json()["error"]["status"] == status
+    assert queues.total() == 0
+
+
+def test_wrong_content_type_is_415(client: httpx.Client, queues: Queues) -> None:
+    response = client.post(
+        "/webhooks/xendit/invoice",
+        content=json.dumps(PAID),
+        headers={"x-callback-token": TOKEN, "content-type": "text/plain"},
+    )
+    assert response.status_code == 415
+    assert "application/json" in response.json()["error"]["message"]
+    assert queues.total() == 0
+
+
+def test_oversized_body_is_413(client: httpx.Client, queues: Queues) -> None:
+    response = callback(client, {**PAID, "description": "x" * 20_000})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert queues.total() == 0
+
+
+RECURRING = RECURRING_CYCLE_CALLBACK
+
+
+def test_envelope_callbacks_ignore_delivery_time_in_their_key(client: httpx.Client, queues: Queues) -> None:
+    first = callback(client, RECURRING, path="recurring")
+    redelivered = callback(client, {**RECURRING, "created": "2026-11-25T09:00:00Z"}, path="recurring")
+    assert first.status_code == 200, first.text
+    assert redelivered.json()["event_id"] == first.json()["event_id"]
+    messages = queues.peek("xendit")
+    assert [m["Attributes"]["MessageGroupId"] for m in messages] == ["cus_0001"]
+
+
+def test_fva_and_payment_callbacks_are_queued(client: httpx.Client, queues: Queues) -> None:
+    fva = FVA_PAID_CALLBACK
+    payment = {**RECURRING, "event": "payment.succeeded", "data": {"id": "py-1", "status": "SUCCEEDED"}}
+    assert callback(client, fva, path="fva").status_code == 200
+    assert callback(client, payment, path="payment").status_code == 200
+    types = sorted(parse_event(m["Body"]).event_type.value for m in queues.peek("xendit"))
+    assert types == ["xendit.fva.paid", "xendit.payment"]
