@@ -45,9 +45,6 @@ from lovia_billing.topology import MAX_RECEIVE_COUNT
 if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
 
-#: Permanent failures remembered per message id, so its quick redeliveries skip the handler.
-_DOOMED_MEMORY = 1000
-
 
 @dataclass
 class _Held:
@@ -69,6 +66,7 @@ class Consumer:
         *,
         sqs: SQSClient,
         queue_url: str,
+        dlq_url: str | None = None,
         idempotency: IdempotencyStore,
         ledger: LedgerPort | None = None,
         publisher: PublisherPort | None = None,
@@ -84,6 +82,7 @@ class Consumer:
         self.metrics = ConsumerMetrics(app.integration.value)
         self._queue = QueueClient(sqs, queue_url, self.log)
         self._deleter = DeleteBatcher(self._queue, sqs, self.log)
+        self._dlq_url = dlq_url
         self._idempotency = idempotency
         self._ledger = ledger
         self._publisher = publisher
@@ -95,7 +94,6 @@ class Consumer:
         self._running: dict[str, list[_Held]] = {}  # groups being processed; head is in progress
         self._group_tasks: set[asyncio.Task[None]] = set()
         self._held = 0
-        self._doomed: OrderedDict[str, str] = OrderedDict()
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -272,9 +270,6 @@ class Consumer:
             return False
         keys.update(event_id=event.event_id, event_type=event.event_type.value, customer_id=event.customer_id)
         keys["correlation_id"] = delivery.correlation_id or event.event_id
-        if delivery.message_id in self._doomed:
-            await self._permanent(held, event, keys, self._doomed[delivery.message_id], ran=False)
-            return False
         handler = self.app.handlers.get(event.event_type)
         if handler is None:
             await self._permanent(
@@ -377,11 +372,9 @@ class Consumer:
             await self._release_claim(event, keys)
         self.metrics.count("failed")
         if delivery.receive_count >= self._max_receive_count:
-            # SQS moves it to the DLQ at its next receive; make that now rather than after a backoff.
-            await self._mark(event, IntegrationStatus.DEAD, keys, error=error)
-            self.metrics.count("dead")
+            await self._mark(event, IntegrationStatus.DEAD, keys, attempt=delivery.receive_count, error=error)
             self.log.error("retries exhausted: to the dead-letter queue", extra={**keys, "error": error})
-            await self._set_visibility(held, 0)
+            await self._dead_letter(held, error)
             return
         retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
         delay = retry_delay(
@@ -403,28 +396,33 @@ class Consumer:
         reason: str,
         *,
         claimed: bool = False,
-        ran: bool = True,
     ) -> None:
-        """Never retried with backoff: visible again at once, so SQS dead-letters it after its receives."""
-        delivery = held.delivery
+        """Never retried: straight to the DLQ with the reason, in the ledger and on the message."""
         if claimed and event is not None:
             await self._release_claim(event, keys)
-        self._doomed[delivery.message_id] = reason
-        while len(self._doomed) > _DOOMED_MEMORY:
-            self._doomed.popitem(last=False)
-        if ran:
-            self.metrics.count("failed")
-        final = delivery.receive_count >= self._max_receive_count
-        if event is not None and (ran or final):
+        self.metrics.count("failed")
+        if event is not None:
             await self._mark(
-                event, IntegrationStatus.DEAD, keys, attempt=delivery.receive_count, error=reason
+                event, IntegrationStatus.DEAD, keys, attempt=held.delivery.receive_count, error=reason
             )
-        if final:
-            self.metrics.count("dead")
-            self._doomed.pop(delivery.message_id, None)
-        log = self.log.error if ran or final else self.log.info
-        log("permanent failure: to the dead-letter queue", extra={**keys, "error": reason, "final": final})
-        await self._set_visibility(held, 0)
+        self.log.error("permanent failure: to the dead-letter queue", extra={**keys, "error": reason})
+        await self._dead_letter(held, reason)
+
+    async def _dead_letter(self, held: _Held, reason: str) -> None:
+        """Move the message to the DLQ now (send, then delete).
+
+        Waiting for SQS to move it after ``maxReceiveCount`` receives would also burn the receive
+        counts of the messages behind it in its group, which come back in the same batches and are
+        released each time, and would dead-letter them too. If the DLQ cannot be written, the
+        message is made visible again and SQS's redrive policy remains the safety net.
+        """
+        self.metrics.count("dead")
+        if self._dlq_url is not None and await self._queue.send_to_dead_letter(
+            self._dlq_url, held.delivery, reason
+        ):
+            await self._acknowledge(held)
+        else:
+            await self._set_visibility(held, 0)
 
     async def _release_claim(self, event: DomainEvent, keys: dict[str, Any]) -> None:
         try:

@@ -66,6 +66,36 @@ class QueueClient:
             return False
         return True
 
+    async def send_to_dead_letter(self, dlq_url: str, delivery: Delivery, reason: str) -> bool:
+        """Copy a message to the DLQ (same group, attributes kept, the reason added); False on failure.
+
+        Deduplicated on the source message id, so a retried copy is dropped by SQS while a later
+        redrive (a new message) that dies again is not mistaken for a duplicate.
+        """
+        attributes: Any = {
+            name: {"DataType": "String", "StringValue": value} for name, value in delivery.attributes.items()
+        }
+        attributes["dead_reason"] = {"DataType": "String", "StringValue": reason[:1000] or "unknown"}
+        attributes["source_message_id"] = {"DataType": "String", "StringValue": delivery.message_id}
+        attributes["source_receive_count"] = {
+            "DataType": "Number",
+            "StringValue": str(delivery.receive_count),
+        }
+        try:
+            await self._sqs.send_message(
+                QueueUrl=dlq_url,
+                MessageBody=delivery.body,
+                MessageGroupId=delivery.group_id or "unknown",
+                MessageDeduplicationId=delivery.message_id,
+                MessageAttributes=attributes,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            self._log.warning(
+                "dead-letter send failed", extra={"message_id": delivery.message_id, "error": str(exc)}
+            )
+            return False
+        return True
+
     async def release(self, deliveries: Sequence[Delivery]) -> None:
         """Make messages visible again now (not processed: order and retries are SQS's again)."""
         for chunk in _chunks(deliveries):

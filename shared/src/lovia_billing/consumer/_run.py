@@ -36,6 +36,7 @@ async def open_consumer(app: IntegrationApp, settings: ConsumerSettings) -> Asyn
         queue_url = (await clients.sqs.get_queue_url(QueueName=topology.queue_name(app.integration)))[
             "QueueUrl"
         ]
+        dlq_url = (await clients.sqs.get_queue_url(QueueName=topology.dlq_name(app.integration)))["QueueUrl"]
         attributes = await clients.sqs.get_queue_attributes(
             QueueUrl=queue_url, AttributeNames=["RedrivePolicy"]
         )
@@ -47,6 +48,7 @@ async def open_consumer(app: IntegrationApp, settings: ConsumerSettings) -> Asyn
             settings,
             sqs=clients.sqs,
             queue_url=queue_url,
+            dlq_url=dlq_url,
             idempotency=IdempotencyStore(
                 clients.dynamodb,
                 topology.idempotency_table,
