@@ -61,7 +61,7 @@ class MauticHandlers:
         self._check_field(contact, self.aliases.customer_id)
         ctx.logger.info(
             "mautic contact upserted",
-            extra={"event_id": event.event_id, "contact_id": contact.id, "created": created},
+            extra={"event_id": event.event_id, "contact_id": contact.id, "contact_created": created},
         )
 
     async def on_billing_event(self, event: BillingEvent, ctx: HandlerContext) -> None:
