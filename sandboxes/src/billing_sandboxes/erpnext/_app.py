@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 
 from litestar import Litestar, Request, Response, get, post, route
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
+from litestar.params import FromPath
 
 from billing_sandboxes._faults import ASGIApp, FaultInjector, FaultMiddleware
 from billing_sandboxes.erpnext._errors import FrappeError, encode_messages, fault_body
@@ -107,7 +108,7 @@ async def read_form(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------- /api/resource
 @route(["/api/resource/{doctype:str}", "/api/v1/resource/{doctype:str}"], http_method=["GET", "POST"])
-async def resource_collection(request: Request[Any, Any, Any], doctype: str) -> Response[bytes]:
+async def resource_collection(request: Request[Any, Any, Any], doctype: FromPath[str]) -> Response[bytes]:
     require_user(request, doctype)
     store = _store(request)
     if request.method == "POST":
@@ -141,7 +142,9 @@ async def resource_collection(request: Request[Any, Any, Any], doctype: str) -> 
     http_method=["GET", "PUT", "POST", "DELETE"],
     status_code=200,
 )
-async def resource_document(request: Request[Any, Any, Any], doctype: str, name: str) -> Response[bytes]:
+async def resource_document(
+    request: Request[Any, Any, Any], doctype: FromPath[str], name: FromPath[str]
+) -> Response[bytes]:
     require_user(request, doctype)
     store = _store(request)
     name = name.lstrip("/")
@@ -169,7 +172,7 @@ def run_doc_method(store: Store, doctype: str, name: str, method: str) -> dict[s
 
 # ---------------------------------------------------------------------- /api/method
 @route(["/api/method/{method:str}", "/api/v1/method/{method:str}"], http_method=["GET", "POST", "PUT"])
-async def api_method(request: Request[Any, Any, Any], method: str) -> Response[bytes]:
+async def api_method(request: Request[Any, Any, Any], method: FromPath[str]) -> Response[bytes]:
     user = require_user(request)
     store = _store(request)
     form = await read_form(request)
