@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import yaml  # type: ignore[import-untyped]  # no stubs until types-PyYAML is in the dev group
 
@@ -18,7 +19,7 @@ def test_committed_file_is_the_generated_one() -> None:
     assert compose.main(["--check"]) == 0
 
 
-def test_check_mode_reports_a_hand_edited_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_check_mode_reports_a_hand_edited_file(tmp_path: Path) -> None:
     edited = tmp_path / "docker-compose.yml"
     edited.write_text(compose.render().replace("4566", "4567"))
     assert compose.main(["--check", "--output", str(edited)]) == 1
