@@ -104,3 +104,17 @@ async def test_missing_queue_is_a_publish_error_not_a_silent_success(aws_endpoin
 def test_publish_error_names_queues() -> None:
     error = PublishError("boom", failed_queues=["a.fifo"])
     assert error.failed_queues == ["a.fifo"]
+
+
+async def test_a_repeat_adds_new_integrations_without_resetting_others(topology: Topology) -> None:
+    event = invoice_requested("inv_11")
+    async with open_aws_clients(REGION) as aws:
+        ledger = Ledger(aws.dynamodb, topology.ledger_table)
+        await ledger.record_queued(event, [Integration.XENDIT], correlation_id="c")
+        await ledger.mark(event.event_id, Integration.XENDIT, IntegrationStatus.DONE, attempt=1)
+        await ledger.record_queued(event, [Integration.XENDIT, Integration.ERPNEXT], correlation_id="c")
+        entry = await ledger.get(event.event_id)
+    assert entry is not None
+    assert entry.routed_to == ["xendit", "erpnext"]
+    assert entry.integrations["xendit"].status is IntegrationStatus.DONE
+    assert entry.integrations["erpnext"].status is IntegrationStatus.QUEUED

@@ -77,50 +77,63 @@ class Ledger:
     ) -> None:
         """Create the entry (or confirm it) with each integration ``queued`` unless it already moved on.
 
-        Raises ``LedgerConflict`` if the id exists with another body: the caller reused a natural key.
+        The common case is one conditional ``PutItem`` (a new event). A repeat reads the entry,
+        refuses a different body with ``LedgerConflict`` (a reused natural key), and only adds
+        integrations the entry does not have yet, never resetting one that moved on.
         """
         body = event.body()
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {
-            ":body": {"S": body},
-            ":hash": {"S": body_hash(body)},
-            ":type": {"S": event.event_type.value},
-            ":customer": {"S": event.customer_id},
-            ":routed": {"L": [{"S": i.value} for i in integrations]},
-            ":corr": {"S": correlation_id},
-            ":now": {"S": _now()},
-            ":queued": {"S": IntegrationStatus.QUEUED.value},
-            ":zero": {"N": "0"},
+        fingerprint = body_hash(body)
+        item: dict[str, Any] = {
+            "event_id": {"S": event.event_id},
+            "body": {"S": body},
+            "body_hash": {"S": fingerprint},
+            "event_type": {"S": event.event_type.value},
+            "customer_id": {"S": event.customer_id},
+            "routed_to": {"L": [{"S": i.value} for i in integrations]},
+            "correlation_id": {"S": correlation_id},
+            "created_at": {"S": _now()},
         }
-        sets = [
-            "body = if_not_exists(body, :body)",
-            "body_hash = if_not_exists(body_hash, :hash)",
-            "event_type = if_not_exists(event_type, :type)",
-            "customer_id = if_not_exists(customer_id, :customer)",
-            "routed_to = if_not_exists(routed_to, :routed)",
-            "correlation_id = if_not_exists(correlation_id, :corr)",
-            "created_at = if_not_exists(created_at, :now)",
-        ]
+        for integration in integrations:
+            item[f"st_{integration.value}"] = {"S": IntegrationStatus.QUEUED.value}
+            item[f"at_{integration.value}"] = {"N": "0"}
+        try:
+            await self._db.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(event_id)"
+            )
+            return
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        existing = (
+            await self._db.get_item(
+                TableName=self._table, Key={"event_id": {"S": event.event_id}}, ConsistentRead=True
+            )
+        ).get("Item", {})
+        if existing.get("body_hash", {}).get("S") != fingerprint:
+            raise LedgerConflict(f"event {event.event_id} already exists with a different body")
+        missing = [i for i in integrations if f"st_{i.value}" not in existing]
+        if missing:
+            await self._add_integrations(event.event_id, missing)
+
+    async def _add_integrations(self, event_id: str, integrations: Sequence[Integration]) -> None:
+        names: dict[str, str] = {"#routed": "routed_to"}
+        sets = ["#routed = list_append(#routed, :new)"]
         for integration in integrations:
             key = integration.value
             names[f"#st_{key}"], names[f"#at_{key}"] = f"st_{key}", f"at_{key}"
             sets.append(f"#st_{key} = if_not_exists(#st_{key}, :queued)")
             sets.append(f"#at_{key} = if_not_exists(#at_{key}, :zero)")
-        update: dict[str, Any] = {
-            "TableName": self._table,
-            "Key": {"event_id": {"S": event.event_id}},
-            "UpdateExpression": "SET " + ", ".join(sets),
-            "ConditionExpression": "attribute_not_exists(event_id) OR body_hash = :hash",
-            "ExpressionAttributeValues": values,
-        }
-        if names:
-            update["ExpressionAttributeNames"] = names
-        try:
-            await self._db.update_item(**update)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise LedgerConflict(f"event {event.event_id} already exists with a different body") from exc
-            raise
+        await self._db.update_item(
+            TableName=self._table,
+            Key={"event_id": {"S": event_id}},
+            UpdateExpression="SET " + ", ".join(sets),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={
+                ":new": {"L": [{"S": i.value} for i in integrations]},
+                ":queued": {"S": IntegrationStatus.QUEUED.value},
+                ":zero": {"N": "0"},
+            },
+        )
 
     async def mark(
         self,
