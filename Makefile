@@ -8,9 +8,11 @@ TOOLS := $(CURDIR)/.tools
 UV := $(TOOLS)/uv/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
+# CDK's jsii runtime warns that Node 20 is end-of-life; it still works (ref/tooling.md).
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: run test lint typecheck unit sync bench-ingest bench-consumer bench-e2e deploy-check clean
+.PHONY: run test lint typecheck sync bench-ingest bench-consumer bench-e2e deploy-check compose clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -36,7 +38,7 @@ lint: sync
 	$(RUN) ruff format --check .
 
 typecheck: sync
-	$(RUN) mypy shared/src services/*/src cli/src sandboxes/src testing/src
+	$(RUN) mypy shared/src services/*/src cli/src sandboxes/src testing/src infra/src infra/tests
 
 bench-ingest: sync
 	$(RUN) python bench/ingest.py
@@ -46,6 +48,15 @@ bench-consumer: sync
 
 bench-e2e: sync
 	$(RUN) python bench/e2e.py
+
+## make deploy-check: the offline deployment checks alone (hadolint, compose and CI schemas, CDK + cdk-nag + cfn-lint).
+deploy-check: sync
+	$(RUN) pytest infra/tests
+	$(RUN) python -m billing_infra.compose --check
+
+## make compose: regenerate docker-compose.yml from cli/src/billing_cli/local_stack.py.
+compose: sync
+	$(RUN) python -m billing_infra.compose
 
 clean:
 	rm -rf .venv .tools .mypy_cache .ruff_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import yaml  # type: ignore[import-untyped]  # no stubs until types-PyYAML is in the dev group
+import yaml
 
 from billing_cli.local_stack import components
 from billing_infra import compose, dockerfile

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # no stubs until types-PyYAML is in the dev group
+import yaml
 
 from billing_infra.environments import ENVIRONMENTS
 from billing_infra.services import DEPLOYED

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # no stubs until types-PyYAML is in the dev group
+import yaml
 
 from billing_cli.local_stack import Component, components
 from billing_infra.services import DEPLOYED, SANDBOXES
