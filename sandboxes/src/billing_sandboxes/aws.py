@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 import moto.sqs.models
+from moto.core.utils import unix_time
 from moto.server import ThreadedMotoServer
+from moto.sqs.models import Queue, SQSBackend
+
+#: How often a waiting long poll looks again even without a wake-up (a visibility timeout ending).
+_LONG_POLL_RECHECK_SECONDS = 0.25
+_patched = threading.Lock()
 
 
 def set_dedup_window(seconds: int) -> None:
@@ -15,9 +24,56 @@ def set_dedup_window(seconds: int) -> None:
     moto.sqs.models.DEDUPLICATION_TIME_IN_SECONDS = seconds
 
 
+def fix_fifo_long_poll() -> None:
+    """Make moto's FIFO long poll behave as SQS does when a message group is unlocked mid-poll.
+
+    moto (5.x) snapshots the groups that have a message in flight when a long poll starts and never
+    looks again, so a poll that starts while message 1 of a group is being processed does not see
+    message 2 after message 1 is deleted: it waits the whole ``WaitTimeSeconds`` (20 s). SQS hands
+    message 2 out as soon as message 1 is deleted. We poll moto without waiting (each call takes a
+    fresh snapshot) and wait between calls on the queue's own condition, which a new message, and
+    now a delete, notify. ``tests`` in ``sandboxes/tests/test_aws_stand_in.py`` show both.
+    """
+    with _patched:
+        if getattr(SQSBackend.receive_message, "_billing_fixed", False):
+            return
+        original_receive = SQSBackend.receive_message
+        original_delete = Queue.delete_message
+
+        def receive_message(
+            self: SQSBackend,
+            queue_name: str,
+            count: int,
+            wait_seconds_timeout: int,
+            visibility_timeout: int,
+            message_attribute_names: list[str] | None = None,
+        ) -> Any:
+            deadline = unix_time() + wait_seconds_timeout
+            while True:
+                result = original_receive(
+                    self, queue_name, count, 0, visibility_timeout, message_attribute_names
+                )
+                remaining = deadline - unix_time()
+                if result or remaining <= 0:
+                    return result
+                queue = self.get_queue(queue_name)
+                with queue._messages_lock:
+                    queue._messages_lock.wait(timeout=min(remaining, _LONG_POLL_RECHECK_SECONDS))
+
+        def delete_message(self: Queue, receipt_handle: str) -> None:
+            original_delete(self, receipt_handle)
+            with self._messages_lock:
+                self._messages_lock.notify_all()
+
+        receive_message._billing_fixed = True  # type: ignore[attr-defined]
+        SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+        Queue.delete_message = delete_message  # type: ignore[method-assign]
+
+
 def start_aws_stand_in(host: str, port: int, *, dedup_window_seconds: int = 300) -> ThreadedMotoServer:
     """Start moto's server in a background thread of this process; ``.stop()`` ends it."""
     set_dedup_window(dedup_window_seconds)
+    fix_fifo_long_poll()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server
