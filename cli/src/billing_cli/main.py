@@ -1,23 +1,36 @@
 """``billing``: the operators' command line (typer + rich).
 
 Every command takes ``--stage``, honours ``AWS_ENDPOINT_URL``, and exits non-zero with one clear
-line on error. Subcommands live in one module each and are registered here.
+line on error (``_errors.OneLineErrorGroup``). Subcommands live in one module each and are
+registered here.
 """
 
 from __future__ import annotations
 
 import typer
 
+from billing_cli._errors import OneLineErrorGroup
 from billing_cli.dev import dev
+from billing_cli.dlq import dlq_app
+from billing_cli.erpnext import erpnext_app
+from billing_cli.events import events_app
+from billing_cli.queues import EPILOG as QUEUES_EPILOG
+from billing_cli.queues import queues
 
 app = typer.Typer(
     name="billing",
+    cls=OneLineErrorGroup,
     help="Lovia Billing operators' command line: queues, dead letters, redrive, replay, the ledger.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstring paragraphs reflowed to the terminal's width
     add_completion=False,
 )
 app.command(name="dev")(dev)
+app.command(name="queues", epilog=QUEUES_EPILOG)(queues)
+app.add_typer(dlq_app)
+app.add_typer(events_app)
+app.add_typer(erpnext_app)
 
 
 @app.callback()

@@ -1,0 +1,124 @@
+"""``billing queues``: every queue and DLQ of a stage, visible, in flight, delayed, oldest age."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from aiobotocore.session import get_session
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.table import Table
+
+from billing_cli._aws import Stage, open_stage
+from billing_cli._messages import receive
+from billing_cli._options import JsonOption, StageOption
+from billing_cli._output import age, console, print_json, seconds_since
+from lovia_billing import Integration
+
+EPILOG = (
+    "Example: billing queues --stage staging   |   billing queues --json | jq '.[] | select(.visible > 0)'"
+)
+_COUNTS = (
+    "ApproximateNumberOfMessages",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+)
+
+
+@dataclass(frozen=True)
+class QueueState:
+    integration: str
+    kind: Literal["queue", "dlq"]
+    name: str
+    visible: int
+    in_flight: int
+    delayed: int
+    oldest_age_seconds: float | None
+    oldest_age_from: Literal["peek", "cloudwatch"] | None
+
+
+async def _oldest_in_dlq(stage: Stage, url: str) -> float | None:
+    """Peek the groups' heads (visibility 0): a DLQ has no redrive policy, so a receive costs nothing."""
+    heads = await receive(stage.sqs, url, visibility=0)
+    sent = [d.sent_at for d in heads if d.sent_at]
+    return seconds_since(min(sent)) if sent else None
+
+
+async def _oldest_from_cloudwatch(stage: Stage, name: str) -> float | None:
+    """SQS publishes ``ApproximateAgeOfOldestMessage`` to CloudWatch only (the alarm's metric).
+
+    Source queues are never peeked: a receive counts towards ``maxReceiveCount``. Without the metric
+    (the local stand-in, no permission, an idle queue) the age is unknown.
+    """
+    now = datetime.now(UTC)
+    with contextlib.suppress(BotoCoreError, ClientError):
+        async with get_session().create_client("cloudwatch", region_name=stage.region) as cloudwatch:
+            client: Any = cloudwatch
+            response = await client.get_metric_statistics(
+                Namespace="AWS/SQS",
+                MetricName="ApproximateAgeOfOldestMessage",
+                Dimensions=[{"Name": "QueueName", "Value": name}],
+                StartTime=now - timedelta(minutes=10),
+                EndTime=now,
+                Period=60,
+                Statistics=["Maximum"],
+            )
+            points = sorted(response.get("Datapoints", []), key=lambda p: p["Timestamp"])
+            if points:
+                return float(points[-1]["Maximum"])
+    return None
+
+
+async def _state(stage: Stage, integration: Integration, kind: Literal["queue", "dlq"]) -> QueueState:
+    name = stage.topology.queue_name(integration) if kind == "queue" else stage.topology.dlq_name(integration)
+    url = await stage.queue_url(name)
+    counts = await stage.queue_attributes(url, *_COUNTS)
+    visible, in_flight, delayed = (int(counts.get(key, "0")) for key in _COUNTS)
+    oldest: float | None = None
+    source: Literal["peek", "cloudwatch"] | None = None
+    if kind == "dlq" and visible:
+        oldest, source = await _oldest_in_dlq(stage, url), "peek"
+    elif kind == "queue" and visible + in_flight:
+        oldest, source = await _oldest_from_cloudwatch(stage, name), "cloudwatch"
+    return QueueState(
+        integration.value,
+        kind,
+        name,
+        visible,
+        in_flight,
+        delayed,
+        oldest,
+        source if oldest is not None else None,
+    )
+
+
+async def _states(stage_name: str) -> list[QueueState]:
+    async with open_stage(stage_name) as stage:
+        return list(
+            await asyncio.gather(*(_state(stage, i, kind) for i in Integration for kind in ("queue", "dlq")))
+        )
+
+
+def queues(stage: StageOption = "local", as_json: JsonOption = False) -> None:
+    """Every queue and DLQ of the stage: visible, in flight, delayed, age of the oldest message.
+
+    A DLQ's oldest age is peeked from its messages' SentTimestamp; a source queue's comes from
+    CloudWatch (ApproximateAgeOfOldestMessage) and is "-" where CloudWatch has none (locally).
+    """
+    states = asyncio.run(_states(stage))
+    if as_json:
+        print_json([asdict(s) for s in states])
+        return
+    table = Table(title=f"queues of stage {stage!r}")
+    for column in ("queue", "visible", "in flight", "delayed", "oldest"):
+        table.add_column(column, justify="left" if column == "queue" else "right")
+    for s in states:
+        dead = s.kind == "dlq" and s.visible + s.in_flight > 0
+        style = "bold red" if dead else None
+        table.add_row(
+            s.name, str(s.visible), str(s.in_flight), str(s.delayed), age(s.oldest_age_seconds), style=style
+        )
+    console.print(table)
