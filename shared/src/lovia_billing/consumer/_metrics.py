@@ -12,8 +12,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
 NAMESPACE = "LoviaBilling"
-#: EMF allows 100 values per metric in one document; more samples wait for the next flush.
-MAX_SAMPLES = 100
+#: EMF allows 100 values per metric in one document, and Powertools prints on its own as soon as a
+#: metric reaches 100; we keep 99 samples a flush so that only our periodic flush writes.
+MAX_SAMPLES = 99
 
 
 class ConsumerMetrics:
