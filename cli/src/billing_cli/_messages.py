@@ -42,7 +42,12 @@ async def receive(
 async def take(
     sqs: SQSClient, url: str, *, limit: int | None = None, visibility: int = HOLD_SECONDS
 ) -> list[Delivery]:
-    """Receive until empty (or ``limit``), holding what was received; in group, sequence order."""
+    """Receive until empty (or ``limit``), holding what was received; grouped, in SQS's order.
+
+    Within a group, SQS hands messages out in order, so the receive order is kept (a stable sort by
+    group only). ``SequenceNumber`` is not used: moto makes it random digits whenever a message was
+    sent with an explicit ``MessageDeduplicationId``, as dead-lettered and redriven messages are.
+    """
     taken: list[Delivery] = []
     while limit is None or len(taken) < limit:
         room = SQS_BATCH_LIMIT if limit is None else limit - len(taken)
@@ -50,7 +55,7 @@ async def take(
         if not batch:
             break
         taken.extend(batch)
-    return sorted(taken, key=lambda d: (d.group_id, d.sequence_number))
+    return sorted(taken, key=lambda d: d.group_id)
 
 
 async def give_back(sqs: SQSClient, url: str, deliveries: Sequence[Delivery]) -> None:
