@@ -106,6 +106,14 @@ def _stop_all(children: list[Child]) -> None:
             child.log.close()
 
 
+def _write_env_file(log_dir: Path, stage: str, env: dict[str, str]) -> Path:
+    """``.local/env``: the variables that point ``billing`` and boto at the local stand-in."""
+    path = log_dir.parent / "env"
+    lines = [f"export {k}={v}" for k, v in sorted(env.items()) if k.startswith("AWS_")]
+    path.write_text("\n".join([*lines, f"export BILLING_STAGE={stage}", ""]))
+    return path
+
+
 def _provision(stage: str, env: dict[str, str]) -> None:
     from lovia_billing.provision import provision
     from lovia_billing.topology import Topology
@@ -121,10 +129,11 @@ def run_stack(
     dedup_window: int = 300,
     only: Callable[[Component], bool] = lambda _c: True,
     stop: threading.Event | None = None,
+    port_offset: int = 0,
 ) -> int:
     """Start the stack and block until ``stop`` is set or a signal arrives; returns the exit code."""
     stop = stop or threading.Event()
-    stack = [c for c in components(stage=stage) if only(c)]
+    stack = [c for c in components(stage=stage, port_offset=port_offset) if only(c)]
     children = [Child(c, log_dir / f"{c.name}.log") for c in stack]
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     base_env.setdefault("LOG_LEVEL", "INFO")
@@ -146,14 +155,16 @@ def run_stack(
             if child.component.kind == "aws" and ready:
                 aws_env = next((c.env for c in stack if c.name == "ingest"), {})
                 _provision(stage, aws_env)
+                _write_env_file(log_dir, stage, aws_env)
             _status(child, "ready" if ready and child.url else "running" if ready else "failed")
             if not ready:
                 console.print(f"[red]{child.component.name} did not start; see {child.log_path}[/]")
                 return 1
-        console.print(f"Logs: {log_dir}/<component>.log")
+        console.print(f"Logs: {log_dir}/<component>.log. For the billing command: . {log_dir.parent}/env")
         console.print(
-            "[bold]Local stack up.[/] Ingest http://127.0.0.1:3005 (API key "
-            "'local-dev-api-key'), docs http://127.0.0.1:3005/schema. Ctrl-C stops everything."
+            f"[bold]Local stack up.[/] Ingest http://127.0.0.1:{3005 + port_offset} (API key "
+            f"'local-dev-api-key'), docs http://127.0.0.1:{3005 + port_offset}/schema. "
+            "Ctrl-C stops everything."
         )
         while not stop.wait(1.0):
             for child in children:
@@ -173,9 +184,12 @@ def dev(
     stage: Annotated[str, typer.Option(help="stage name for queues and tables")] = "local",
     dedup_window: Annotated[int, typer.Option(help="SQS FIFO deduplication window of the stand-in, s")] = 300,
     logs: Annotated[Path, typer.Option(help="folder for each component's log")] = Path(".local/logs"),
+    port_offset: Annotated[
+        int, typer.Option(help="add this to every port (a second stack beside the first)")
+    ] = 0,
 ) -> None:
     """Run the local stack in the foreground (AWS stand-in, sandboxes, ingest, consumers).
 
     Example: billing dev --stage local
     """
-    raise typer.Exit(run_stack(stage, log_dir=logs, dedup_window=dedup_window))
+    raise typer.Exit(run_stack(stage, log_dir=logs, dedup_window=dedup_window, port_offset=port_offset))

@@ -31,12 +31,15 @@ class Component:
 
 
 def components(
-    host: Callable[[str], str] = lambda _name: "127.0.0.1", stage: str = "local"
+    host: Callable[[str], str] = lambda _name: "127.0.0.1", stage: str = "local", port_offset: int = 0
 ) -> list[Component]:
-    """The local stack in start order."""
+    """The local stack in start order; ``port_offset`` moves every port (a second stack beside the first)."""
 
-    def url(name: str, port: int) -> str:
-        return f"http://{host(name)}:{port}"
+    def port(default: int) -> int:
+        return default + port_offset
+
+    def url(name: str, default_port: int) -> str:
+        return f"http://{host(name)}:{port(default_port)}"
 
     aws = {
         "AWS_ENDPOINT_URL": url("aws", 4566),
@@ -72,25 +75,32 @@ def components(
     }
     sandbox = "python", "-m", "billing_sandboxes"
     stack = [
-        Component("aws", (*sandbox, "aws", "--host", "0.0.0.0", "--port", "4566"), 4566, {}, "aws"),
+        Component(
+            "aws", (*sandbox, "aws", "--host", "0.0.0.0", "--port", str(port(4566))), port(4566), {}, "aws"
+        ),
         *(
             Component(
                 f"{name}-sandbox",
-                (*sandbox, name, "--host", "0.0.0.0", "--port", str(port)),
-                port,
+                (*sandbox, name, "--host", "0.0.0.0", "--port", str(port(default_port))),
+                port(default_port),
                 dict(sandbox_env),
                 "sandbox",
             )
-            for name, port in (("xendit", 4001), ("erpnext", 4002), ("chartmogul", 4003), ("mautic", 4004))
+            for name, default_port in (
+                ("xendit", 4001),
+                ("erpnext", 4002),
+                ("chartmogul", 4003),
+                ("mautic", 4004),
+            )
         ),
         Component(
             "ingest",
             ("billing-ingest",),
-            3005,
+            port(3005),
             {
                 **aws,
                 "HOST": "0.0.0.0",
-                "PORT": "3005",
+                "PORT": str(port(3005)),
                 "BILLING_API_KEYS": LOCAL_API_KEY,
                 "XENDIT_CALLBACK_TOKEN": LOCAL_CALLBACK_TOKEN,
             },
