@@ -138,6 +138,7 @@ def test_task_role_is_least_privilege(synthesis: Synthesis, stage: str, service:
     else:
         receives = {topology.queue_name(service.integration)}
         sends = {topology.queue_name(target) for target in publish_targets(service.integration)}
+        sends.add(topology.dlq_name(service.integration))  # the runtime dead-letters directly
     for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"):
         assert granted.get(action, set()) == receives, action
     assert granted.get("sqs:SendMessage", set()) == sends

@@ -76,6 +76,9 @@ class ConsumerService(Construct):
         )
         own_queue = messaging.queues[integration]
         own_queue.grant_consume_messages(task.task_role)
+        # The runtime moves a message that can never succeed to its DLQ itself (send, then delete),
+        # so the messages behind it in its group do not burn their receive counts.
+        messaging.dlqs[integration].grant_send_messages(task.task_role)
         for target in publish_targets(integration):
             messaging.queues[target].grant_send_messages(task.task_role)
         for table in (messaging.ledger, messaging.idempotency):
