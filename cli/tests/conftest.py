@@ -21,7 +21,7 @@ REGION = "ap-southeast-1"
 INTEGRATION = Integration.ERPNEXT
 
 
-def _invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+def _invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
     """Run ``billing <args>`` in-process; wide enough that tables do not fold ids."""
     return CliRunner().invoke(app, list(args), env={"COLUMNS": "250", **(env or {})})
 

@@ -1,0 +1,141 @@
+"""``billing events show|replay``: the ledger entry, and sending an event through again."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from billing_testing.queues import QueueReader
+from lovia_billing import CustomerUpserted, Integration, Topology
+from lovia_billing.aws import open_aws_clients
+from lovia_billing.idempotency import Claim, IdempotencyStore
+from lovia_billing.ledger import IntegrationStatus, Ledger
+from lovia_billing.publisher import Publisher
+
+E, C, M = Integration.ERPNEXT, Integration.CHARTMOGUL, Integration.MAUTIC
+REGION = "ap-southeast-1"
+
+
+async def _published_with_erpnext_done(topology: Topology) -> CustomerUpserted:
+    """customer.upserted → erpnext, chartmogul, mautic; erpnext done (ledger and idempotency), mautic dead."""
+    event = CustomerUpserted.create(customer_id="cus_1", request_key="k1", email="b@example.com", name="Budi")
+    async with open_aws_clients(REGION) as clients:
+        ledger = Ledger(clients.dynamodb, topology.ledger_table)
+        await Publisher(clients.sqs, topology, ledger).publish(event, correlation_id="corr-1")
+        store = IdempotencyStore(clients.dynamodb, topology.idempotency_table)
+        assert await store.claim(E, event.event_id, owner="w1") is Claim.ACQUIRED
+        await store.mark_done(E, event.event_id, owner="w1")
+        await ledger.mark(event.event_id, E, IntegrationStatus.DONE, attempt=1)
+        await ledger.mark(
+            event.event_id, M, IntegrationStatus.DEAD, attempt=5, error="MauticRejected: bad e-mail"
+        )
+    return event
+
+
+async def _idempotency_record(topology: Topology, event_id: str) -> Any:
+    async with open_aws_clients(REGION) as clients:
+        return await IdempotencyStore(clients.dynamodb, topology.idempotency_table).get(E, event_id)
+
+
+@pytest.fixture
+def published(topology: Topology) -> CustomerUpserted:
+    return asyncio.run(_published_with_erpnext_done(topology))
+
+
+def test_show_gives_routing_and_each_integrations_state(
+    topology: Topology, published: CustomerUpserted, billing_json: Any, billing: Any
+) -> None:
+    entry = billing_json("events", "show", published.event_id, "--stage", topology.stage)
+
+    assert entry["event_type"] == "customer.upserted"
+    assert entry["routed_to"] == ["erpnext", "chartmogul", "mautic"]
+    assert entry["integrations"]["erpnext"]["status"] == "done"
+    assert entry["integrations"]["chartmogul"]["status"] == "queued"
+    mautic = entry["integrations"]["mautic"]
+    assert (mautic["status"], mautic["attempts"], mautic["last_error"]) == (
+        "dead",
+        5,
+        "MauticRejected: bad e-mail",
+    )
+    assert mautic["updated_at"] is not None
+    table = billing("events", "show", published.event_id, "--stage", topology.stage)
+    assert table.exit_code == 0
+    assert "MauticRejected: bad e-mail" in table.stdout
+    assert "corr-1" in table.stdout
+
+
+def test_replay_skips_what_is_done_and_resends_the_rest_past_deduplication(
+    topology: Topology, published: CustomerUpserted, billing_json: Any, reader: QueueReader
+) -> None:
+    before = {i: reader.count(i) for i in (E, C, M)}
+
+    report = billing_json("events", "replay", published.event_id, "--stage", topology.stage)
+
+    assert report["sent"] == ["chartmogul", "mautic"]
+    assert report["skipped"] == [{"integration": "erpnext", "reason": "done (use --force to redo)"}]
+    assert report["cleared"] == []
+    # Same body as the original, within 5 minutes: sent anyway thanks to the fresh deduplication id.
+    assert {i: reader.count(i) for i in (E, C, M)} == {E: before[E], C: before[C] + 1, M: before[M] + 1}
+    assert asyncio.run(_idempotency_record(topology, published.event_id)) is not None
+    entry = asyncio.run(_get_entry(topology, published.event_id))
+    assert entry.integrations["mautic"].status is IntegrationStatus.QUEUED
+
+
+def test_replay_with_force_clears_the_idempotency_record_then_resends(
+    topology: Topology, published: CustomerUpserted, billing_json: Any, reader: QueueReader
+) -> None:
+    before = reader.count(E)
+
+    report = billing_json(
+        "events",
+        "replay",
+        published.event_id,
+        "--integration",
+        "erpnext",
+        "--force",
+        "--stage",
+        topology.stage,
+    )
+
+    assert report == {
+        "event_id": published.event_id,
+        "sent": ["erpnext"],
+        "skipped": [],
+        "cleared": ["erpnext"],
+    }
+    assert asyncio.run(_idempotency_record(topology, published.event_id)) is None
+    assert reader.count(E) == before + 1
+    assert reader.count(C) == 1  # the other integrations were left alone
+
+
+def test_replay_to_an_integration_the_event_never_went_to_is_an_error(
+    topology: Topology, published: CustomerUpserted, billing: Any, reader: QueueReader
+) -> None:
+    result = billing(
+        "events", "replay", published.event_id, "--integration", "xendit", "--stage", topology.stage
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"error: event {published.event_id} was not routed to xendit (routed to: erpnext, chartmogul, mautic)"
+    ]
+    assert reader.count(Integration.XENDIT) == 0
+
+
+def test_replay_without_force_of_a_done_integration_sends_nothing(
+    topology: Topology, published: CustomerUpserted, billing: Any, reader: QueueReader
+) -> None:
+    before = reader.count(E)
+    result = billing(
+        "events", "replay", published.event_id, "--integration", "erpnext", "--stage", topology.stage
+    )
+    assert result.exit_code == 0
+    assert "skipped erpnext: done" in result.stdout
+    assert "nothing sent" in result.stdout
+    assert reader.count(E) == before
+
+
+async def _get_entry(topology: Topology, event_id: str) -> Any:
+    async with open_aws_clients(REGION) as clients:
+        return await Ledger(clients.dynamodb, topology.ledger_table).get(event_id)
