@@ -120,3 +120,14 @@ def test_missing_credentials_are_one_line(aws_endpoint: str, tmp_path: Path) -> 
     assert done.stderr.splitlines() == [
         "error: no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     ]
+
+
+def test_native_redrive_on_the_stand_in_says_to_run_without_it(
+    topology: Topology, billing: Callable[..., Result]
+) -> None:
+    result = billing("dlq", "redrive", "erpnext", "--all", "--native", "--stage", topology.stage)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: this endpoint does not implement StartMessageMoveTask (HTTP 500; the local stand-in has"
+        " none): run without --native"
+    ]

@@ -52,7 +52,8 @@ def aws_error_message(exc: BotoCoreError | ClientError) -> str:
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    line = " ".join(message.split())  # one line, whatever a server put in its message
+    typer.echo(f"error: {line[:500]}", err=True)
     sys.exit(code)
 
 

@@ -37,10 +37,13 @@ async def native_redrive(stage: Stage, integration: Integration, on_progress: Pr
         await sqs.start_message_move_task(SourceArn=dlq_arn, DestinationArn=source_arn)
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        raise OperatorError(
-            f"StartMessageMoveTask refused: {error.get('Code')}: {error.get('Message', '')}"
-            " (the local stand-in has no move task: run without --native)"
-        ) from exc
+        code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+        if code.isdigit() or "<" in message:  # an HTTP error page, not an SQS answer: no move task here
+            raise OperatorError(
+                f"this endpoint does not implement StartMessageMoveTask (HTTP {code}; the local"
+                " stand-in has none): run without --native"
+            ) from exc
+        raise OperatorError(f"StartMessageMoveTask refused: {code}: {message}") from exc
     while True:
         tasks = (await sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=1)).get("Results", [])
         task: dict[str, Any] = tasks[0] if tasks else {"Status": "COMPLETED"}
