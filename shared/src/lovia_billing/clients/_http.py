@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import email.utils
 import time
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import httpx
 
@@ -81,3 +82,23 @@ def json_or_text(response: httpx.Response) -> Any:
         return response.json()
     except ValueError:
         return response.text
+
+
+class HttpClient:
+    """Base of the downstream clients: owns one ``httpx.AsyncClient`` for the process's lifetime.
+
+    Use as ``async with Client(...) as client`` or call ``aclose()``; subclasses set ``self._http``.
+    """
+
+    _http: httpx.AsyncClient
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

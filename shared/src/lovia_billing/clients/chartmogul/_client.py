@@ -16,14 +16,13 @@ import asyncio
 import random
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, NoReturn, Self
+from typing import Any, NoReturn
 
 import httpx
 from pydantic import SecretStr
 
 from lovia_billing._errors import DownstreamUnavailable, PermanentError, RateLimited
-from lovia_billing.clients._http import DEFAULT_TIMEOUT, json_or_text, raise_for_status, send
+from lovia_billing.clients._http import DEFAULT_TIMEOUT, HttpClient, json_or_text, raise_for_status, send
 from lovia_billing.clients.chartmogul._errors import (
     AlreadyExists,
     ChartMogulRejected,
@@ -67,7 +66,7 @@ def _message(body: Any) -> str:
     return str(body)[:300]
 
 
-class ChartMogulClient:
+class ChartMogulClient(HttpClient):
     """One account's Import API. Use as ``async with ChartMogulClient(...) as client``."""
 
     def __init__(
@@ -94,17 +93,6 @@ class ChartMogulClient:
             limits=httpx.Limits(max_connections=MAX_CONNECTIONS),
             transport=transport,
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # --- transport --------------------------------------------------------------------------
 

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr
 
 from lovia_billing._errors import PermanentError, RateLimited, RetryableError
-from lovia_billing.clients._http import DEFAULT_TIMEOUT, send
+from lovia_billing.clients._http import DEFAULT_TIMEOUT, HttpClient, send
 from lovia_billing.clients.erpnext._errors import SYSTEM, parse_json, raise_for_erpnext
 from lovia_billing.clients.erpnext._fields import (
     CUSTOMER_ID_FIELD,
@@ -46,7 +45,7 @@ def resource_path(doctype: str, name: str | None = None) -> str:
     return f"{path}/{quote(name, safe='')}" if name is not None else path
 
 
-class ErpnextClient:
+class ErpnextClient(HttpClient):
     """One ERPNext site. Use as ``async with ErpnextClient(...) as client``."""
 
     def __init__(
@@ -65,20 +64,6 @@ class ErpnextClient:
             timeout=timeout,
             transport=transport,
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # ------------------------------------------------------------------ transport
     async def _call(

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 
 from lovia_billing._errors import DownstreamUnavailable
-from lovia_billing.clients._http import DEFAULT_TIMEOUT, json_or_text, raise_for_status, send
+from lovia_billing.clients._http import DEFAULT_TIMEOUT, HttpClient, json_or_text, raise_for_status, send
 from lovia_billing.clients.mautic._auth import BasicAuth, ClientCredentials, MauticAuth
 from lovia_billing.clients.mautic._models import MauticContact, UpsertResult, Where
 
@@ -45,7 +44,7 @@ def _error_type(response: httpx.Response) -> str | None:
     return None
 
 
-class MauticClient:
+class MauticClient(HttpClient):
     """Async Mautic REST client; use as ``async with MauticClient(url, auth) as mautic: ...``."""
 
     def __init__(
@@ -65,17 +64,6 @@ class MauticClient:
         )
         self._token: tuple[str, float] | None = None  # (access token, monotonic refresh time)
         self._token_lock = asyncio.Lock()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     # --- contacts ---------------------------------------------------------------------------
 

@@ -9,15 +9,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from lovia_billing._errors import DownstreamUnavailable
-from lovia_billing.clients._http import DEFAULT_TIMEOUT, raise_for_status, send
+from lovia_billing.clients._http import DEFAULT_TIMEOUT, HttpClient, raise_for_status, send
 from lovia_billing.clients.xendit import _json
 from lovia_billing.clients.xendit._models import CreateInvoiceRequest, Invoice, InvoiceStatus
 
@@ -47,7 +46,7 @@ def _validate(adapter: TypeAdapter[T], data: Any) -> T:
         raise DownstreamUnavailable(f"{SYSTEM}: unexpected response shape ({count} errors)") from exc
 
 
-class XenditClient:
+class XenditClient(HttpClient):
     """Xendit's invoice API with Basic auth (the secret key as username, empty password).
 
     Use as ``async with XenditClient(url, key) as xendit: ...`` or close with ``aclose()``.
@@ -69,17 +68,6 @@ class XenditClient:
             transport=transport,
             headers={"accept": "application/json", "user-agent": "lovia-billing/xendit"},
         )
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     async def create_invoice(self, request: CreateInvoiceRequest) -> Invoice:
         """``POST /v2/invoices``. Not idempotent at Xendit: look up ``external_id`` first."""
