@@ -100,7 +100,7 @@ def test_dry_run_changes_nothing(
 ) -> None:
     events = dead_letters({"cus_a": 2, "cus_b": 1})
 
-    result = billing("dlq", "redrive", "erpnext", "--all", "--dry-run", "--stage", topology.stage)
+    result = billing("dlq", "redrive", "erpnext", "--dry-run", "--stage", topology.stage)  # all, implied
 
     assert result.exit_code == 0, result.output
     assert "would move 3" in result.stdout

@@ -215,7 +215,9 @@ def redrive(
     acknowledged with no effect by the idempotency store. Exits 1 if anything was not moved.
     """
     event_ids = list(event_id or [])
-    if bool(event_ids) == all_messages:
+    if event_ids and all_messages:
+        raise typer.BadParameter("give either --event-id ID (one or more) or --all, not both")
+    if not event_ids and not all_messages and not dry_run:  # a preview may look at everything
         raise typer.BadParameter("give either --event-id ID (one or more) or --all")
     if native and (not all_messages or dry_run):
         raise typer.BadParameter("--native moves a whole queue: use it with --all and without --dry-run")
