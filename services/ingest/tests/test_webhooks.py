@@ -136,3 +136,24 @@ def test_fva_and_payment_callbacks_are_queued(client: httpx.Client, queues: Queu
     assert callback(client, payment, path="payment").status_code == 200
     types = sorted(parse_event(m["Body"]).event_type.value for m in queues.peek("xendit"))
     assert types == ["xendit.fva.paid", "xendit.payment"]
+
+
+def test_tokens_and_keys_never_reach_the_logs(client: httpx.Client, api: httpx.Client) -> None:
+    import io
+    import logging
+
+    ingest_logger = logging.getLogger("ingest")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(ingest_logger.handlers[0].formatter)  # Powertools' JSON formatter
+    ingest_logger.addHandler(handler)
+    try:
+        callback(client, PAID)
+        callback(client, PAID, token="a-wrong-token-value")
+        api.put("/v1/customers/cus_9", json={"email": "a@b.co", "name": "A"})
+    finally:
+        ingest_logger.removeHandler(handler)
+    logged = stream.getvalue()
+    assert '"message":"callback queued"' in logged  # the ingest does log, as JSON
+    for secret in (TOKEN, "a-wrong-token-value", "test-api-key"):
+        assert secret not in logged
