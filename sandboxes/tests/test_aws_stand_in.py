@@ -62,3 +62,23 @@ def test_dedup_window_is_settable_for_tests(aws_endpoint: str) -> None:
         assert attributes["Attributes"]["ApproximateNumberOfMessages"] == "2"
     finally:
         set_dedup_window(saved)
+
+
+def test_fifo_sequence_numbers_increase_whatever_the_deduplication(aws_endpoint: str) -> None:
+    sqs, url = _fifo("standin-sequence.fifo")
+    sqs.send_message(QueueUrl=url, MessageBody="content-dedup", MessageGroupId="g")
+    sqs.send_message(
+        QueueUrl=url, MessageBody="explicit", MessageGroupId="g", MessageDeduplicationId="redrive-1"
+    )
+    sqs.send_message_batch(
+        QueueUrl=url, Entries=[{"Id": "1", "MessageBody": "batched", "MessageGroupId": "g"}]
+    )
+    numbers = []
+    for _ in range(3):
+        (message,) = sqs.receive_message(QueueUrl=url, AttributeNames=["SequenceNumber"], WaitTimeSeconds=1)[
+            "Messages"
+        ]
+        numbers.append(int(message["Attributes"]["SequenceNumber"]))
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    assert numbers == sorted(numbers)
+    assert len(set(numbers)) == 3

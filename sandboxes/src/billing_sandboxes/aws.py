@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Any
 
@@ -70,10 +71,35 @@ def fix_fifo_long_poll() -> None:
         Queue.delete_message = delete_message  # type: ignore[method-assign]
 
 
+def fix_fifo_sequence_numbers() -> None:
+    """Give every FIFO message an increasing ``SequenceNumber``, as SQS does.
+
+    moto sets none under content-based deduplication and a random one when the sender passes a
+    ``MessageDeduplicationId`` (as a redrive does), so order checks by sequence number would lie.
+    """
+    with _patched:
+        if getattr(SQSBackend.send_message, "_billing_fixed", False):
+            return
+        original_send = SQSBackend.send_message
+        counter = itertools.count(10**19)  # 20 digits, like SQS's
+        counter_lock = threading.Lock()
+
+        def send_message(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            message = original_send(self, queue_name, *args, **kwargs)
+            if self.get_queue(queue_name).fifo_queue:
+                with counter_lock:
+                    message.sequence_number = str(next(counter))
+            return message
+
+        send_message._billing_fixed = True  # type: ignore[attr-defined]
+        SQSBackend.send_message = send_message  # type: ignore[method-assign]
+
+
 def start_aws_stand_in(host: str, port: int, *, dedup_window_seconds: int = 300) -> ThreadedMotoServer:
     """Start moto's server in a background thread of this process; ``.stop()`` ends it."""
     set_dedup_window(dedup_window_seconds)
     fix_fifo_long_poll()
+    fix_fifo_sequence_numbers()
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     return server
