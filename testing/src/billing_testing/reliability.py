@@ -1,0 +1,60 @@
+"""The reliability suite's tally: what each scenario sent and injected, and what it found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from billing_testing.e2e import Verdict
+
+
+@dataclass
+class Row:
+    scenario: str
+    events: int = 0  # requests and callbacks the ingest acknowledged (duplicates included)
+    duplicates: int = 0  # extra copies of an event: callback copies, client retries, replays
+    kills: int = 0  # SIGKILLs and stops of processes
+    faults: int = 0  # injected downstream faults that fired
+    lost: int = 0
+    duplicated: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Tally:
+    rows: list[Row] = field(default_factory=list)
+    startup_seconds: float = 0.0
+
+    def record(self, row: Row, verdict: Verdict) -> None:
+        """Count what a check found (before the test asserts on it, so the table shows failures too)."""
+        row.lost = max(row.lost, len(verdict.lost))
+        row.duplicated = max(row.duplicated, len(verdict.duplicated))
+
+    def add(self, row: Row) -> Row:
+        self.rows.append(row)
+        return row
+
+    def table(self) -> list[str]:
+        header = ["scenario", "events", "duplicates", "kills", "faults", "lost", "duplicated", "seconds"]
+        rows = [
+            [r.scenario, *map(str, (r.events, r.duplicates, r.kills, r.faults, r.lost, r.duplicated)), ""]
+            for r in self.rows
+        ]
+        for row, r in zip(rows, self.rows, strict=True):
+            row[-1] = f"{r.seconds:.1f}"
+        totals = [str(sum(int(row[i]) for row in rows)) for i in range(1, 7)]
+        rows.append(["TOTAL", *totals, f"{sum(r.seconds for r in self.rows):.1f}"])
+        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+
+        def line(cells: list[str]) -> str:
+            pairs = enumerate(zip(cells, widths, strict=True))
+            return " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in pairs)
+
+        return [
+            line(header),
+            "-+-".join("-" * w for w in widths),
+            *map(line, rows),
+            f"stack start-up: {self.startup_seconds:.1f} s",
+        ]
+
+
+TALLY = Tally()
