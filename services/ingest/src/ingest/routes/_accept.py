@@ -46,11 +46,11 @@ async def accept(
     """Validate, publish, answer 202 — honouring ``Idempotency-Key`` and natural-key conflicts."""
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_KEY_LENGTH:
         return error_response(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
-    print_ = fingerprint(request, data)
+    request_print = fingerprint(request, data)
     if idempotency_key:
         stored = await services.keys.get(idempotency_key)
         if stored is not None:
-            return _replay(stored, print_)
+            return _replay(stored, request_print)
     try:
         event = build_event()
     except ValidationError as exc:
@@ -74,12 +74,12 @@ async def accept(
         },
     )
     if idempotency_key:
-        stored = await services.keys.put(idempotency_key, StoredResponse(print_, 202, body))
-        return _replay(stored, print_)
+        stored = await services.keys.put(idempotency_key, StoredResponse(request_print, 202, body))
+        return _replay(stored, request_print)
     return Response(body, status_code=202)
 
 
-def _replay(stored: StoredResponse, print_: str) -> Response[Any]:
-    if stored.fingerprint != print_:
+def _replay(stored: StoredResponse, request_print: str) -> Response[Any]:
+    if stored.fingerprint != request_print:
         return error_response(422, "Idempotency-Key was already used with a different request")
     return Response(stored.body, status_code=stored.status_code)
