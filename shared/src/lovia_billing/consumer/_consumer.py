@@ -286,6 +286,9 @@ class Consumer:
         if claim is Claim.DONE:
             self.metrics.count("duplicate")
             self.log.info("already done: acknowledged with no effect", extra=keys)
+            # A worker that crashed between the store's "done" and the ledger's left the ledger at
+            # processing (or a redrive/replay set it to queued): the store is the truth, say so.
+            await self._mark(event, IntegrationStatus.DONE, keys)
             await self._acknowledge(held)
             return True
         if claim is Claim.HELD:
