@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from billing_testing.e2e import Queues
 from billing_testing.reliability import TALLY
 from billing_testing.stack import SANDBOXES, Stack
 
@@ -40,11 +41,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def fresh(stack: Stack) -> Stack:
     """The stack with every sandbox emptied and no fault rule left, every component running."""
     for name, proc in stack.procs.items():
+        if proc.running() and proc.env != proc.base_env:
+            stack.stop_component(name)  # a scenario's overrides end with it
         if not proc.running():
             stack.start_component(name)
     for name in SANDBOXES:
         httpx.delete(stack.url(name) + "/_sandbox/faults", timeout=10).raise_for_status()
         httpx.post(stack.url(name) + "/_sandbox/reset", timeout=10).raise_for_status()
+    Queues(stack).purge()  # whatever an earlier failed scenario left behind
     httpx.post(
         stack.url("xendit-sandbox") + "/_sandbox/config", json={"duplicates": 0, "shuffle": False}, timeout=10
     ).raise_for_status()

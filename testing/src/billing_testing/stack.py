@@ -58,6 +58,7 @@ class Proc:
     env: dict[str, str]
     port: int | None
     log_path: Path
+    base_env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     started_wall: float = 0.0
@@ -76,6 +77,9 @@ class Proc:
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def __post_init__(self) -> None:
+        self.base_env = dict(self.env)
 
 
 def _executable(command: Iterable[str]) -> list[str]:
@@ -205,11 +209,11 @@ class Stack:
     # ---- one component ---------------------------------------------------------------------------
 
     def start_component(self, name: str, *, wait: bool = True, env: Mapping[str, str] | None = None) -> Proc:
+        """Start one component (``env``: overrides for this run only) and wait until it is ready."""
         proc = self.procs[name]
         if proc.running():
             raise RuntimeError(f"{name} is already running (pid {proc.pid})")
-        if env:
-            proc.env = {**proc.env, **env}
+        proc.env = {**proc.base_env, **(env or {})}  # overrides last until the next start
         if proc._log is None:
             proc._log = proc.log_path.open("ab")
         if proc.kind == "consumer":
