@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import BaseModel, Field
 
@@ -43,6 +44,30 @@ CODES = {
     429: "too_many_requests",
     503: "unavailable",
 }
+
+
+DESCRIPTIONS = {
+    400: "malformed JSON; nothing queued",
+    401: "missing or wrong credentials; nothing queued",
+    404: "not found",
+    409: "the same id was accepted with another body; nothing queued",
+    413: "body larger than MAX_BODY_BYTES; nothing queued",
+    415: "Content-Type is not application/json; nothing queued",
+    422: "the body or a header does not match the schema; nothing queued",
+    503: "the queues cannot be reached",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the errors a route answers, so clients and schema checks know them."""
+    return {
+        status: ResponseSpec(data_container=ErrorResponse, description=DESCRIPTIONS[status])
+        for status in statuses
+    }
+
+
+#: What every JSON write can be refused with.
+WRITE_ERRORS = (400, 401, 413, 415, 422)
 
 
 def error_response(status: int, message: str, details: list[ErrorDetail] | None = None) -> Response[Any]:

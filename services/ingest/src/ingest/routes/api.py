@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
-from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from ingest.errors import ErrorResponse, error_response
+from ingest.errors import WRITE_ERRORS, error_response, error_responses
 from ingest.models.api import (
     Accepted,
     CustomerUpsert,
@@ -41,7 +40,12 @@ class V1Controller(Controller):
     tags = ["v1"]
     security = [{"BearerAuth": []}]
 
-    @put("/customers/{customer_id:str}", status_code=202, summary="Create or update a customer")
+    @put(
+        "/customers/{customer_id:str}",
+        status_code=202,
+        summary="Create or update a customer",
+        responses=error_responses(*WRITE_ERRORS),
+    )
     async def upsert_customer(
         self,
         request: Request[Any, Any, Any],
@@ -63,7 +67,12 @@ class V1Controller(Controller):
             on_conflict=_conflict,
         )
 
-    @post("/invoices", status_code=202, summary="Request an invoice")
+    @post(
+        "/invoices",
+        status_code=202,
+        summary="Request an invoice",
+        responses=error_responses(*WRITE_ERRORS, 409),
+    )
     async def request_invoice(
         self,
         request: Request[Any, Any, Any],
@@ -85,7 +94,12 @@ class V1Controller(Controller):
             on_conflict=_conflict,
         )
 
-    @post("/subscriptions/{subscription_id:str}/cancel", status_code=202, summary="Cancel a subscription")
+    @post(
+        "/subscriptions/{subscription_id:str}/cancel",
+        status_code=202,
+        summary="Cancel a subscription",
+        responses=error_responses(*WRITE_ERRORS),
+    )
     async def cancel_subscription(
         self,
         request: Request[Any, Any, Any],
@@ -113,7 +127,7 @@ class V1Controller(Controller):
     @get(
         "/events/{event_id:str}",
         summary="Status of one event in every integration",
-        responses={404: ResponseSpec(data_container=ErrorResponse, description="no such event")},
+        responses=error_responses(400, 401, 404),
     )
     async def event_status(
         self, services: NamedDependency[Services], event_id: FromPath[str]

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Response, get
 from litestar.di import NamedDependency
 
-from ingest.errors import error_response
+from ingest.errors import error_response, error_responses
 from ingest.services import Services
 from lovia_billing.topology import Integration
 
@@ -21,7 +21,7 @@ def liveness() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/health/ready", summary="Readiness", tags=["health"])
+@get("/health/ready", summary="Readiness", tags=["health"], responses=error_responses(503))
 async def readiness(services: NamedDependency[Services]) -> Response[Any]:
     """200 only when every source queue can be reached; 503 otherwise (the load balancer's check)."""
     try:

@@ -14,6 +14,7 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from ingest.errors import WRITE_ERRORS, error_responses
 from ingest.models.api import WebhookAccepted
 from ingest.models.xendit import EnvelopeCallback, FvaPaidCallback, InvoiceCallback
 from ingest.routes._accept import request_id
@@ -39,13 +40,17 @@ def _group_safe(value: str) -> str:
     return value if _IDENTIFIER.match(value) else "xendit-" + hashlib.sha256(value.encode()).hexdigest()[:32]
 
 
+#: A callback is refused (nothing queued) for these; documented so Xendit-side tooling knows them.
+REFUSED = error_responses(*WRITE_ERRORS)
+
+
 class XenditWebhooks(Controller):
     path = "/webhooks/xendit"
     guards = [require_callback_token]
     tags = ["xendit webhooks"]
     security = [{"XenditCallbackToken": []}]
 
-    @post("/invoice", status_code=200, summary="Invoice paid / settled / expired")
+    @post("/invoice", status_code=200, summary="Invoice paid / settled / expired", responses=REFUSED)
     async def invoice(
         self,
         request: Request[Any, Any, Any],
@@ -69,7 +74,7 @@ class XenditWebhooks(Controller):
         )
         return await _enqueue(services, request, event)
 
-    @post("/recurring", status_code=200, summary="Recurring plan and cycle events")
+    @post("/recurring", status_code=200, summary="Recurring plan and cycle events", responses=REFUSED)
     async def recurring(
         self,
         request: Request[Any, Any, Any],
@@ -78,7 +83,12 @@ class XenditWebhooks(Controller):
     ) -> WebhookAccepted:
         return await _enqueue_envelope(services, request, data, XenditRecurringCycle)
 
-    @post("/payment", status_code=200, summary="Payment requests / payment methods v2 events")
+    @post(
+        "/payment",
+        status_code=200,
+        summary="Payment requests / payment methods v2 events",
+        responses=REFUSED,
+    )
     async def payment(
         self,
         request: Request[Any, Any, Any],
@@ -87,7 +97,7 @@ class XenditWebhooks(Controller):
     ) -> WebhookAccepted:
         return await _enqueue_envelope(services, request, data, XenditPayment)
 
-    @post("/fva", status_code=200, summary="Fixed virtual account paid")
+    @post("/fva", status_code=200, summary="Fixed virtual account paid", responses=REFUSED)
     async def fva(
         self,
         request: Request[Any, Any, Any],
