@@ -82,3 +82,14 @@ def test_fifo_sequence_numbers_increase_whatever_the_deduplication(aws_endpoint:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     assert numbers == sorted(numbers)
     assert len(set(numbers)) == 3
+
+
+def test_a_timed_out_batch_comes_back_in_order(aws_endpoint: str) -> None:
+    sqs, url = _fifo("standin-timeout.fifo")
+    for body in ("a1", "a2", "a3"):
+        sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=1)["Messages"]
+    time.sleep(1.3)  # the worker that held them died: the whole batch times out
+    again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=30)["Messages"]
+    assert [m["Body"] for m in first] == ["a1", "a2", "a3"]
+    assert [m["Body"] for m in again][:1] == ["a1"]  # plain moto gave ["a3"]

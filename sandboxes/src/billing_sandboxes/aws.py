@@ -25,8 +25,22 @@ def set_dedup_window(seconds: int) -> None:
     moto.sqs.models.DEDUPLICATION_TIME_IN_SECONDS = seconds
 
 
+def _forget_timed_out(queue: Queue) -> None:
+    """Messages whose visibility ran out are no longer in flight: their group is free again.
+
+    moto notices this one message at a time while it scans, so when a whole batch of a group timed
+    out (its worker died) the group looked locked until the scan reached the batch's *last*
+    message, which it then delivered first: a3 before a1 and a2. SQS hands out a1 first.
+    """
+    for message in list(queue.pending_messages):
+        if message.visible:
+            queue.pending_messages.discard(message)
+
+
 def fix_fifo_long_poll() -> None:
-    """Make moto's FIFO long poll behave as SQS does when a message group is unlocked mid-poll.
+    """Make moto's FIFO receive behave as SQS does when a message group is unlocked.
+
+    Timed-out batches are forgotten before each scan (``_forget_timed_out``). And:
 
     moto (5.x) snapshots the groups that have a message in flight when a long poll starts and never
     looks again, so a poll that starts while message 1 of a group is being processed does not see
@@ -50,14 +64,15 @@ def fix_fifo_long_poll() -> None:
             message_attribute_names: list[str] | None = None,
         ) -> Any:
             deadline = unix_time() + wait_seconds_timeout
+            queue = self.get_queue(queue_name)
             while True:
+                _forget_timed_out(queue)
                 result = original_receive(
                     self, queue_name, count, 0, visibility_timeout, message_attribute_names
                 )
                 remaining = deadline - unix_time()
                 if result or remaining <= 0:
                     return result
-                queue = self.get_queue(queue_name)
                 with queue._messages_lock:
                     queue._messages_lock.wait(timeout=min(remaining, _LONG_POLL_RECHECK_SECONDS))
 
