@@ -67,7 +67,7 @@ async def test_a_worker_killed_mid_handler_is_replaced_and_the_effect_happens_on
     make_settings: Any, recorder: Any, publish: Any, ledger: Any, tmp_path: Path
 ) -> None:
     rec, _ = recorder
-    [event] = await publish({"cus_kill": 1})
+    event, *followers = await publish({"cus_kill": 3})
     settings = make_settings()
     crashed = _worker(
         settings,
@@ -91,13 +91,16 @@ async def test_a_worker_killed_mid_handler_is_replaced_and_the_effect_happens_on
         example_worker="survivor", consumer_visibility_timeout=2, consumer_claim_seconds=3
     )
     async with running(build(survivor), survivor) as consumer:
-        await wait_until(lambda: rec.effects, within=20)
-        await wait_until(lambda: consumer.metrics.totals["processed"] == 1)
-    [effect] = rec.effects
-    assert effect["worker"] == "survivor"
-    assert effect["attempt"] >= 2
-    # Taken over only after the dead worker's claim had expired.
+        await wait_until(lambda: len(rec.effects) == 3, within=20)
+        await wait_until(lambda: consumer.metrics.totals["processed"] == 3)
+    effect = rec.effects[0]
+    assert [e["event_id"] for e in rec.effects] == [event.event_id, *(f.event_id for f in followers)]
+    assert {e["worker"] for e in rec.effects} == {"survivor"}
+    # Taken over only after the dead worker's claim had expired...
     assert effect["started_at"] - killed_at >= 1.0
+    # ...by waiting for it with the messages in hand: the crash cost each message one receive and
+    # the wait none, so a few crashes cannot push a customer's events to maxReceiveCount.
+    assert [e["attempt"] for e in rec.effects] == [2, 2, 2]
     assert await _status(ledger, event.event_id) is IntegrationStatus.DONE
 
 

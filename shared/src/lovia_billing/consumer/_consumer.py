@@ -283,6 +283,11 @@ class Consumer:
                 held, event, keys, RetryableError(f"idempotency store: {_describe(exc)}"), claimed=False
             )
             return False
+        if claim is Claim.HELD:
+            claim = await self._wait_for_claim_holder(event, keys)
+            if claim is Claim.HELD:  # shutting down, or a live worker kept renewing its claim
+                await self._set_visibility(held, 0 if self.stopping else self.settings.consumer_claim_seconds)
+                return False
         if claim is Claim.DONE:
             self.metrics.count("duplicate")
             self.log.info("already done: acknowledged with no effect", extra=keys)
@@ -291,9 +296,6 @@ class Consumer:
             await self._mark(event, IntegrationStatus.DONE, keys)
             await self._acknowledge(held)
             return True
-        if claim is Claim.HELD:
-            await self._leave_for_claim_holder(held, event, keys)
-            return False
         return await self._run_handler(held, event, keys, handler)
 
     async def _run_handler(self, held: _Held, event: DomainEvent, keys: dict[str, Any], handler: Any) -> bool:
@@ -358,13 +360,23 @@ class Consumer:
         await held.lease.stop()
         await self._queue.change_visibility(held.delivery, seconds)
 
-    async def _leave_for_claim_holder(self, held: _Held, event: DomainEvent, keys: dict[str, Any]) -> None:
-        """Another worker is on it (or crashed holding it): come back when its claim ends."""
-        record = await self._idempotency.get(self.integration, event.event_id)
-        wait = 1 if record is None else max(1, int(record.expires_at - time.time()) + 1)
-        wait = min(wait, self.settings.consumer_claim_seconds + 1)
-        self.log.info("claimed by another worker: leaving it", extra={**keys, "retry_in": wait})
-        await self._set_visibility(held, wait)
+    async def _wait_for_claim_holder(self, event: DomainEvent, keys: dict[str, Any]) -> Claim:
+        """Another worker holds the claim, almost always one that crashed: take over when it ends.
+
+        The message stays with us meanwhile (its lease keeps extending the visibility), so waiting
+        costs neither it nor the messages behind it in its group another receive. Leaving it
+        instead would, and after a few crashes a message could reach ``maxReceiveCount`` and be
+        dead-lettered on receive, letting the customer's next event overtake it.
+        """
+        self.log.info("claimed by another worker: waiting for its claim to end", extra=keys)
+        deadline = time.monotonic() + self.settings.consumer_claim_seconds + 1
+        claim = Claim.HELD
+        while claim is Claim.HELD and not self.stopping and time.monotonic() < deadline:
+            record = await self._idempotency.get(self.integration, event.event_id)
+            remaining = 0.0 if record is None else record.expires_at - time.time()
+            await asyncio.sleep(min(max(remaining, 0.0) + 0.05, 1.0))
+            claim = await self._idempotency.claim(self.integration, event.event_id, owner=self.worker_id)
+        return claim
 
     async def _retry(
         self, held: _Held, event: DomainEvent, keys: dict[str, Any], exc: BaseException, *, claimed: bool
