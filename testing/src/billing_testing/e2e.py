@@ -48,7 +48,7 @@ class Flow:
     customer_event: str | None = None
     invoice_event: str | None = None
     xendit_id: str | None = None
-    paid_at: float | None = None  # monotonic time the pay (and so the callback) was triggered
+    pay_clicked_at: float | None = None  # time.monotonic() when the pay (and so the callback) was triggered
 
     @property
     def email(self) -> str:
@@ -174,7 +174,7 @@ class Client:
     async def pay(self, flow: Flow, **delivery: Any) -> None:
         """Pay in the Xendit sandbox; it sends the PAID callback (with ``delivery`` options)."""
         xendit_id = flow.xendit_id or await self.wait_xendit_invoice(flow)
-        flow.paid_at = time.monotonic()
+        flow.pay_clicked_at = time.monotonic()
         response = await self._http.post(
             self.stack.url("xendit-sandbox") + f"/_sandbox/invoices/{xendit_id}/pay",
             json={"channel": "BCA", **delivery},
