@@ -73,7 +73,12 @@ class Ledger:
         self._table = table
 
     async def record_queued(
-        self, event: DomainEvent, integrations: Sequence[Integration], *, correlation_id: str
+        self,
+        event: DomainEvent,
+        integrations: Sequence[Integration],
+        *,
+        correlation_id: str,
+        body: str | None = None,
     ) -> None:
         """Create the entry (or confirm it) with each integration ``queued`` unless it already moved on.
 
@@ -81,7 +86,7 @@ class Ledger:
         refuses a different body with ``LedgerConflict`` (a reused natural key), and only adds
         integrations the entry does not have yet, never resetting one that moved on.
         """
-        body = event.body()
+        body = body if body is not None else event.body()  # the publisher passes the one it sends
         fingerprint = body_hash(body)
         item: dict[str, Any] = {
             "event_id": {"S": event.event_id},

@@ -88,21 +88,12 @@ class Publisher:
         ``record=False`` skips the ledger (the entry exists and must not change).
         """
         targets = tuple(integrations) if integrations is not None else routes_for(event.event_type)
+        body = event.body()  # encoded once: the ledger stores what the queues receive
         if self._ledger is not None and record:
-            await self._ledger.record_queued(event, targets, correlation_id=correlation_id)
-        await self._send({target: [_Entry(event, event.body(), correlation_id)] for target in targets})
+            await self._ledger.record_queued(event, targets, correlation_id=correlation_id, body=body)
+        entry = _Entry(event, body, correlation_id)
+        await self._send({target: [entry] for target in targets})
         return targets
-
-    async def publish_many(self, events: Sequence[DomainEvent], *, correlation_id: str) -> None:
-        """Record and send several events, batched per queue, in the given order."""
-        by_queue: dict[Integration, list[_Entry]] = {}
-        for event in events:
-            targets = routes_for(event.event_type)
-            if self._ledger is not None:
-                await self._ledger.record_queued(event, targets, correlation_id=correlation_id)
-            for target in targets:
-                by_queue.setdefault(target, []).append(_Entry(event, event.body(), correlation_id))
-        await self._send(by_queue)
 
     async def _send(self, by_queue: dict[Integration, list[_Entry]]) -> None:
         await self.resolve_queues(tuple(by_queue))
