@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from billing_testing.factories import customer, invoice_requested
-from lovia_billing import PublishError, parse_event
+from lovia_billing import parse_event
 from lovia_billing.aws import open_aws_clients
 from lovia_billing.ledger import IntegrationStatus, Ledger, LedgerConflict
 from lovia_billing.publisher import Publisher
@@ -101,9 +101,19 @@ async def test_missing_queue_is_a_publish_error_not_a_silent_success(aws_endpoin
             await publisher.publish(customer(), correlation_id="c")
 
 
-def test_publish_error_names_queues() -> None:
-    error = PublishError("boom", failed_queues=["a.fifo"])
-    assert error.failed_queues == ["a.fifo"]
+def test_a_partial_batch_failure_resends_the_failed_entries_and_their_groups_followers() -> None:
+    from lovia_billing.publisher import _Entry, _resend_after_failure
+
+    a1, b1, a2, b2, c1 = (
+        _Entry(customer(c, request_key=k), "", "corr")
+        for c, k in (("a", "1"), ("b", "1"), ("a", "2"), ("b", "2"), ("c", "1"))
+    )
+    batch = [a1, b1, a2, b2, c1]
+    # a1 failed: a2 must go again after it, b and c stay sent.
+    assert _resend_after_failure(batch, {0}) == [a1, a2]
+    # b2 failed alone: only b2; b1 before it had gone.
+    assert _resend_after_failure(batch, {3}) == [b2]
+    assert _resend_after_failure(batch, {1, 4}) == [b1, b2, c1]
 
 
 async def test_a_repeat_adds_new_integrations_without_resetting_others(topology: Topology) -> None:
