@@ -28,12 +28,22 @@ class EventType(StrEnum):
     INVOICE_EXPIRED = "invoice.expired"
     PAYMENT_SUCCEEDED = "payment.succeeded"
     SUBSCRIPTION_CANCELLED = "subscription.cancelled"
+    REFUND_SUCCEEDED = "refund.succeeded"
     # Verified Xendit callbacks, confirmed by xendit_sync before they become domain events.
     XENDIT_INVOICE_PAID = "xendit.invoice.paid"
     XENDIT_INVOICE_EXPIRED = "xendit.invoice.expired"
-    XENDIT_RECURRING_CYCLE = "xendit.recurring.cycle"
-    XENDIT_PAYMENT = "xendit.payment"
-    XENDIT_FVA_PAID = "xendit.fva.paid"
+    XENDIT_CALLBACK = "xendit.callback"
+
+
+class XenditProduct(StrEnum):
+    """The Xendit products whose callbacks we take; each is confirmed through its own API."""
+
+    INVOICE = "invoice"
+    PAYMENT_REQUEST = "payment_request"
+    RECURRING = "recurring"
+    FVA = "fva"
+    EWALLET = "ewallet"
+    REFUND = "refund"
 
 
 _ID = r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$"
@@ -162,13 +172,22 @@ class InvoiceIssued(DomainEvent, _InvoiceFields):
 
 
 class PaymentSucceeded(DomainEvent):
-    """Xendit confirmed a payment of one of our invoices (one payment per Xendit invoice)."""
+    """Xendit confirmed a payment of one of our invoices, built only from Xendit's API copy.
 
-    NATURAL_KEY = ("xendit_invoice_id",)
+    ``payment_id`` is the payment's one identity (docs/xendit.md, "Payment identity"): Xendit's id
+    of the money movement, the same whichever product's callback or route reported it, so every
+    report of one payment is this one event and one booking downstream.
+    """
+
+    NATURAL_KEY = ("payment_id",)
     type: Literal["payment.succeeded"] = "payment.succeeded"
     invoice_id: Identifier
-    xendit_invoice_id: str
-    payment_id: str = Field(description="Xendit's payment id, our natural key downstream")
+    xendit_invoice_id: str = Field(description="the Xendit object that was paid (invoice, request, cycle…)")
+    payment_id: str = Field(description="Xendit's payment id: the payment's identity, our key downstream")
+    source: XenditProduct = Field(default=XenditProduct.INVOICE, description="whose API confirmed it")
+    invoice_amount: Amount | None = Field(
+        default=None, description="what the paid Xendit object asked for, when Xendit's copy says"
+    )
     currency: Currency
     amount: Amount = Field(description="amount paid")
     fees: Amount = Decimal(0)
@@ -188,6 +207,21 @@ class InvoiceExpired(DomainEvent):
     currency: Currency
     amount: Amount
     expired_at: datetime
+
+
+class RefundSucceeded(DomainEvent):
+    """Xendit confirmed a refund (its Refunds API says SUCCEEDED) of a payment of one of our invoices."""
+
+    NATURAL_KEY = ("refund_id",)
+    type: Literal["refund.succeeded"] = "refund.succeeded"
+    invoice_id: Identifier
+    xendit_invoice_id: str = Field(description="the Xendit object whose payment was refunded")
+    payment_id: str = Field(description="identity of the refunded payment (see PaymentSucceeded)")
+    refund_id: str = Field(description="Xendit's refund id, our natural key downstream")
+    currency: Currency
+    amount: Amount = Field(description="amount refunded (partial refunds are less than the payment)")
+    refunded_at: datetime
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class SubscriptionCancelled(DomainEvent):
@@ -227,28 +261,21 @@ class XenditInvoiceExpired(XenditInvoiceCallback):
     type: Literal["xendit.invoice.expired"] = "xendit.invoice.expired"
 
 
-class XenditProductCallback(DomainEvent):
-    """A verified callback of another Xendit product, carried as validated data for xendit_sync.
+class XenditCallback(DomainEvent):
+    """A verified callback of a Xendit product other than the invoice, not yet confirmed.
 
-    ``key`` is the callback's natural key (see ``ingest``'s webhook models); ``payload`` its body.
+    ``object_id`` is what xendit_sync fetches from the product's API to confirm it; ``key`` is the
+    callback's natural key (the same for every copy Xendit sends); ``payload`` its validated body,
+    kept for the record only: nothing is booked from it.
     """
 
-    NATURAL_KEY = ("key",)
+    NATURAL_KEY = ("product", "key")
+    type: Literal["xendit.callback"] = "xendit.callback"
+    product: XenditProduct
+    event: str = Field(description="Xendit's event name (envelopes) or ours for flat bodies (fva.paid)")
+    object_id: str = Field(min_length=1, max_length=255)
     key: str
-    event: str
     payload: dict[str, Any]
-
-
-class XenditRecurringCycle(XenditProductCallback):
-    type: Literal["xendit.recurring.cycle"] = "xendit.recurring.cycle"
-
-
-class XenditPayment(XenditProductCallback):
-    type: Literal["xendit.payment"] = "xendit.payment"
-
-
-class XenditFvaPaid(XenditProductCallback):
-    type: Literal["xendit.fva.paid"] = "xendit.fva.paid"
 
 
 Event = Annotated[
@@ -258,11 +285,10 @@ Event = Annotated[
     | PaymentSucceeded
     | InvoiceExpired
     | SubscriptionCancelled
+    | RefundSucceeded
     | XenditInvoicePaid
     | XenditInvoiceExpired
-    | XenditRecurringCycle
-    | XenditPayment
-    | XenditFvaPaid,
+    | XenditCallback,
     Field(discriminator="type"),
 ]
 

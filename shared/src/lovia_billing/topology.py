@@ -35,16 +35,20 @@ ROUTES: Final[dict[EventType, tuple[Integration, ...]]] = {
     EventType.PAYMENT_SUCCEEDED: (E, C, M),
     EventType.INVOICE_EXPIRED: (E, C, M),
     EventType.SUBSCRIPTION_CANCELLED: (X, C, M, E),
+    EventType.REFUND_SUCCEEDED: (E, C, M),
     EventType.XENDIT_INVOICE_PAID: (X,),
     EventType.XENDIT_INVOICE_EXPIRED: (X,),
-    EventType.XENDIT_RECURRING_CYCLE: (X,),
-    EventType.XENDIT_PAYMENT: (X,),
-    EventType.XENDIT_FVA_PAID: (X,),
+    EventType.XENDIT_CALLBACK: (X,),
 }
 
 #: Follow-up events each consumer may publish (its IAM role may send only to their queues).
 PUBLISHES: Final[dict[Integration, tuple[EventType, ...]]] = {
-    X: (EventType.INVOICE_ISSUED, EventType.PAYMENT_SUCCEEDED, EventType.INVOICE_EXPIRED),
+    X: (
+        EventType.INVOICE_ISSUED,
+        EventType.PAYMENT_SUCCEEDED,
+        EventType.INVOICE_EXPIRED,
+        EventType.REFUND_SUCCEEDED,
+    ),
     E: (),
     C: (),
     M: (),

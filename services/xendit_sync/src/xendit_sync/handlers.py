@@ -6,17 +6,13 @@ Every handler is safe to run twice (the runtime may redeliver): invoices are loo
 
 from __future__ import annotations
 
-from typing import Any
-
 from lovia_billing import (
     ConfirmationMismatch,
     EventType,
     InvoiceRequested,
     PermanentError,
     SubscriptionCancelled,
-    XenditFvaPaid,
-    XenditPayment,
-    XenditRecurringCycle,
+    XenditCallback,
 )
 from lovia_billing.clients.xendit import PAID_STATUSES, XenditClient
 from lovia_billing.consumer import Handler, HandlerContext
@@ -37,9 +33,7 @@ class XenditHandlers:
             EventType.XENDIT_INVOICE_PAID: self.on_invoice_callback,
             EventType.XENDIT_INVOICE_EXPIRED: self.on_invoice_callback,
             EventType.SUBSCRIPTION_CANCELLED: self.on_subscription_cancelled,
-            EventType.XENDIT_RECURRING_CYCLE: self.on_recurring_cycle,
-            EventType.XENDIT_PAYMENT: self.on_payment,
-            EventType.XENDIT_FVA_PAID: self.on_fva_paid,
+            EventType.XENDIT_CALLBACK: self.on_product_callback,
         }
 
     async def on_invoice_requested(self, event: InvoiceRequested, ctx: HandlerContext) -> None:
@@ -109,18 +103,7 @@ class XenditHandlers:
             if expired.status == "EXPIRED":
                 await ctx.publish(mapping.expired_event(expired))
 
-    async def on_recurring_cycle(self, event: XenditRecurringCycle, ctx: HandlerContext) -> None:
-        await self._book(mapping.recurring_cycle_payment(event.event, event.payload), event.event, ctx)
-
-    async def on_payment(self, event: XenditPayment, ctx: HandlerContext) -> None:
-        await self._book(mapping.payment_request_payment(event.event, event.payload), event.event, ctx)
-
-    async def on_fva_paid(self, event: XenditFvaPaid, ctx: HandlerContext) -> None:
-        await self._book(mapping.fva_payment(event.payload), event.event, ctx)
-
-    @staticmethod
-    async def _book(payment: Any, event_name: str, ctx: HandlerContext) -> None:
-        if payment is None:
-            ctx.logger.info("nothing to book", extra={"xendit_event": event_name})
-            return
-        await ctx.publish(payment)
+    async def on_product_callback(self, event: XenditCallback, ctx: HandlerContext) -> None:  # noqa: ARG002
+        # Work in progress: per-product confirmation lands in the next commit; until then
+        # nothing is booked from an unconfirmed callback.
+        raise PermanentError(f"{event.product} callbacks are not confirmed yet; nothing booked")

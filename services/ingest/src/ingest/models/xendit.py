@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from lovia_billing import SUPPORTED_CURRENCIES, ProviderAmount
+from lovia_billing import SUPPORTED_CURRENCIES, ProviderAmount, XenditProduct
 
 _EXAMPLE_PAID: Any = {
     "id": "6748105a77f16ebe0cc583a7",
@@ -157,3 +157,22 @@ class FvaPaidCallback(_Callback):
     currency: str = "IDR"
 
     _currency = field_validator("currency")(_supported)
+
+
+#: Envelope events that can move money, by name, and the product whose API confirms them.
+#: Everything else (plan activated, cycle created or failed, payment method events, failures) is
+#: acknowledged and logged, never queued: nothing is booked from it.
+MONEY_EVENTS: dict[str, XenditProduct] = {
+    "payment.succeeded": XenditProduct.PAYMENT_REQUEST,
+    "recurring.cycle.succeeded": XenditProduct.RECURRING,
+    "ewallet.capture": XenditProduct.EWALLET,
+    "refund.succeeded": XenditProduct.REFUND,
+}
+
+
+def money_product(callback: EnvelopeCallback) -> XenditProduct | None:
+    """The product to confirm ``callback`` with, or None when it cannot lead to money in the books."""
+    product = MONEY_EVENTS.get(callback.event)
+    if product is XenditProduct.EWALLET and callback.data.status != "SUCCEEDED":
+        return None  # ewallet.capture also reports PENDING, FAILED and VOIDED charges
+    return product

@@ -2,6 +2,8 @@
 
 A callback becomes a domain event only after xendit_sync has confirmed it with Xendit's API; here
 it is only made safe to queue. The same callback, at any later time, gets the same ``event_id``.
+Envelope callbacks are sorted by their event name, not by the route they came on: a payment
+reported on any route reaches the same confirmation (docs/xendit.md, "Payment identity").
 """
 
 from __future__ import annotations
@@ -16,18 +18,17 @@ from litestar.params import JSONBody
 
 from ingest.errors import WRITE_ERRORS, error_responses
 from ingest.models.api import WebhookAccepted
-from ingest.models.xendit import EnvelopeCallback, FvaPaidCallback, InvoiceCallback
+from ingest.models.xendit import EnvelopeCallback, FvaPaidCallback, InvoiceCallback, money_product
 from ingest.routes._accept import request_id
 from ingest.security import require_callback_token
 from ingest.services import Services
 from lovia_billing import (
     DomainEvent,
     EventType,
-    XenditFvaPaid,
+    XenditCallback,
     XenditInvoiceExpired,
     XenditInvoicePaid,
-    XenditPayment,
-    XenditRecurringCycle,
+    XenditProduct,
     derive_event_id,
 )
 from lovia_billing.ledger import LedgerConflict
@@ -42,6 +43,14 @@ def _group_safe(value: str) -> str:
 
 #: A callback is refused (nothing queued) for these; documented so Xendit-side tooling knows them.
 REFUSED = error_responses(*WRITE_ERRORS)
+
+_ENVELOPE_ROUTES = {
+    "payment": "Payments API v2 (payment.*, refund.*)",
+    "recurring": "Recurring plan and cycle events",
+    "ewallet": "E-wallet charges (ewallet.capture)",
+    "refund": "Refunds (refund.succeeded, refund.failed)",
+    "payment_method": "Payment methods v2 (acknowledged; nothing to book)",
+}
 
 
 class XenditWebhooks(Controller):
@@ -74,29 +83,6 @@ class XenditWebhooks(Controller):
         )
         return await _enqueue(services, request, event)
 
-    @post("/recurring", status_code=200, summary="Recurring plan and cycle events", responses=REFUSED)
-    async def recurring(
-        self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
-        data: JSONBody[EnvelopeCallback],
-    ) -> WebhookAccepted:
-        return await _enqueue_envelope(services, request, data, XenditRecurringCycle)
-
-    @post(
-        "/payment",
-        status_code=200,
-        summary="Payment requests / payment methods v2 events",
-        responses=REFUSED,
-    )
-    async def payment(
-        self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
-        data: JSONBody[EnvelopeCallback],
-    ) -> WebhookAccepted:
-        return await _enqueue_envelope(services, request, data, XenditPayment)
-
     @post("/fva", status_code=200, summary="Fixed virtual account paid", responses=REFUSED)
     async def fva(
         self,
@@ -104,17 +90,68 @@ class XenditWebhooks(Controller):
         services: NamedDependency[Services],
         data: JSONBody[FvaPaidCallback],
     ) -> WebhookAccepted:
-        event = XenditFvaPaid.create(
-            customer_id=_group_safe(data.external_id),
-            key=data.payment_id,
+        """``fva_paid`` (flat, no status: receiving it means paid), keyed on Xendit's ``payment_id``."""
+        event = XenditCallback.create(
+            customer_id=await _customer_of_invoice(services, data.external_id),
+            product=XenditProduct.FVA,
             event="fva.paid",
+            object_id=data.payment_id,
+            key=data.payment_id,
             payload=data.model_dump(mode="json"),
         )
         return await _enqueue(services, request, event)
 
+    @post("/payment", status_code=200, summary=_ENVELOPE_ROUTES["payment"], responses=REFUSED)
+    async def payment(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[EnvelopeCallback],
+    ) -> WebhookAccepted:
+        return await _accept_envelope(services, request, data, route="payment")
+
+    @post("/recurring", status_code=200, summary=_ENVELOPE_ROUTES["recurring"], responses=REFUSED)
+    async def recurring(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[EnvelopeCallback],
+    ) -> WebhookAccepted:
+        return await _accept_envelope(services, request, data, route="recurring")
+
+    @post("/ewallet", status_code=200, summary=_ENVELOPE_ROUTES["ewallet"], responses=REFUSED)
+    async def ewallet(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[EnvelopeCallback],
+    ) -> WebhookAccepted:
+        return await _accept_envelope(services, request, data, route="ewallet")
+
+    @post("/refund", status_code=200, summary=_ENVELOPE_ROUTES["refund"], responses=REFUSED)
+    async def refund(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[EnvelopeCallback],
+    ) -> WebhookAccepted:
+        return await _accept_envelope(services, request, data, route="refund")
+
+    @post("/payment_method", status_code=200, summary=_ENVELOPE_ROUTES["payment_method"], responses=REFUSED)
+    async def payment_method(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        data: JSONBody[EnvelopeCallback],
+    ) -> WebhookAccepted:
+        return await _accept_envelope(services, request, data, route="payment_method")
+
 
 async def _customer_of_invoice(services: Services, external_id: str) -> str:
-    """Our customer id, from the ledger entry of the ``invoice.requested`` that made the invoice."""
+    """Our customer id, from the ledger entry of the ``invoice.requested`` that made the invoice.
+
+    Only the message group: xendit_sync takes the owner from Xendit's own copy.
+    """
     try:
         entry = await services.ledger.get(derive_event_id(EventType.INVOICE_REQUESTED.value, external_id))
     except Exception:
@@ -122,16 +159,30 @@ async def _customer_of_invoice(services: Services, external_id: str) -> str:
     return entry.customer_id if entry is not None else _group_safe(external_id)
 
 
-async def _enqueue_envelope(
-    services: Services,
-    request: Request[Any, Any, Any],
-    data: JSONBody[EnvelopeCallback],
-    event_class: type[XenditRecurringCycle] | type[XenditPayment],
+async def _accept_envelope(
+    services: Services, request: Request[Any, Any, Any], data: EnvelopeCallback, *, route: str
 ) -> WebhookAccepted:
-    event = event_class.create(
+    """Queue an envelope callback that can move money; acknowledge and log any other (200, so
+    Xendit does not retry it for a day)."""
+    product = money_product(data)
+    if product is None:
+        event_id = derive_event_id("xendit.unrouted", data.natural_key())
+        services.logger.info(
+            "callback acknowledged, nothing to book",
+            extra={
+                "event_id": event_id,
+                "xendit_event": data.event,
+                "route": route,
+                "request_id": request_id(request),
+            },
+        )
+        return WebhookAccepted(event_id=event_id, status="ignored")
+    event = XenditCallback.create(
         customer_id=_group_safe(data.customer_hint()),
-        key=data.natural_key(),
+        product=product,
         event=data.event,
+        object_id=data.data.id,
+        key=data.natural_key(),
         # `created` is when Xendit delivered this copy: kept out so every copy has one body.
         payload=data.model_dump(mode="json", exclude={"created"}),
     )
