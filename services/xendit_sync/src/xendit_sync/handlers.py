@@ -2,6 +2,8 @@
 
 Every handler is safe to run twice (the runtime may redeliver): invoices are looked up by
 ``external_id`` before one is created, and published events carry ids derived from natural keys.
+Every callback is confirmed with the API of its own product before anything is published, and
+what is published is built from the API's copy only (docs/xendit.md, "Confirmation").
 """
 
 from __future__ import annotations
@@ -10,13 +12,18 @@ from lovia_billing import (
     ConfirmationMismatch,
     EventType,
     InvoiceRequested,
+    PaymentSucceeded,
     PermanentError,
     SubscriptionCancelled,
     XenditCallback,
+    XenditProduct,
 )
-from lovia_billing.clients.xendit import PAID_STATUSES, XenditClient
+from lovia_billing.clients.xendit import PAID_STATUSES, Refund, XenditClient
 from lovia_billing.consumer import Handler, HandlerContext
+from lovia_billing.ledger import LedgerConflict
 from xendit_sync import mapping
+from xendit_sync.owners import Owners
+from xendit_sync.products import PAYMENT_PRODUCTS, payment_request, refund
 from xendit_sync.settings import XenditSyncSettings
 
 
@@ -26,6 +33,7 @@ class XenditHandlers:
     def __init__(self, xendit: XenditClient, settings: XenditSyncSettings) -> None:
         self.xendit = xendit
         self.settings = settings
+        self.owners = Owners(xendit)
 
     def table(self) -> dict[EventType, Handler]:
         return {
@@ -77,7 +85,7 @@ class XenditHandlers:
             if event.status == "EXPIRED":
                 ctx.logger.info("expiry superseded by a payment", extra={"xendit_invoice_id": invoice.id})
                 return
-            await ctx.publish(mapping.payment_event(invoice))
+            await self._publish_payment(mapping.payment_event(invoice), ctx)
         else:
             await ctx.publish(mapping.expired_event(invoice))
 
@@ -103,7 +111,56 @@ class XenditHandlers:
             if expired.status == "EXPIRED":
                 await ctx.publish(mapping.expired_event(expired))
 
-    async def on_product_callback(self, event: XenditCallback, ctx: HandlerContext) -> None:  # noqa: ARG002
-        # Work in progress: per-product confirmation lands in the next commit; until then
-        # nothing is booked from an unconfirmed callback.
-        raise PermanentError(f"{event.product} callbacks are not confirmed yet; nothing booked")
+    async def on_product_callback(self, event: XenditCallback, ctx: HandlerContext) -> None:
+        """Confirm another product's callback with that product's API, then book what the API says."""
+        if event.product is XenditProduct.REFUND:
+            await self._on_refund(event, ctx)
+            return
+        confirm = PAYMENT_PRODUCTS.get(event.product)
+        if confirm is None:
+            raise PermanentError(f"no confirmation for {event.product} callbacks; nothing booked")
+        claim = await confirm(self.xendit, event)
+        await self._publish_payment(await self.owners.payment_event(claim), ctx)
+
+    async def _on_refund(self, event: XenditCallback, ctx: HandlerContext) -> None:
+        """The refunded payment first (confirmed again, the same event as its own callback's), then
+        the refund: every downstream books a payment before its refund."""
+        refund_copy = await refund.confirm(self.xendit, event)
+        payment = await self._refunded_payment(refund_copy)
+        await self._publish_payment(payment, ctx)
+        await ctx.publish(mapping.refund_event(refund_copy, payment))
+
+    async def _refunded_payment(self, refund_copy: Refund) -> PaymentSucceeded:
+        what = f"refund {refund_copy.id}"
+        if refund_copy.invoice_id:
+            invoice = await self.xendit.get_invoice(refund_copy.invoice_id)
+            if invoice is None or not invoice.is_paid:
+                state = "unknown" if invoice is None else invoice.status
+                raise ConfirmationMismatch(
+                    f"{what}: its invoice {refund_copy.invoice_id} is {state} at Xendit"
+                )
+            return mapping.payment_event(invoice)
+        request_id = str(refund_copy.payment_request_id)
+        request, capture = await payment_request.fetch(self.xendit, request_id, refund_copy.payment_id or "")
+        if capture is None:
+            raise ConfirmationMismatch(
+                f"{what}: payment {refund_copy.payment_id} is not a capture of payment request {request_id}"
+            )
+        return await self.owners.payment_event(payment_request.claim(request, capture))
+
+    @staticmethod
+    async def _publish_payment(payment: PaymentSucceeded, ctx: HandlerContext) -> None:
+        """Publish a payment; one already published from another product's report is left as it is."""
+        try:
+            await ctx.publish(payment)
+        except LedgerConflict:
+            # Same payment identity, another report's body (e.g. the recurring cycle before its
+            # payment request): the payment is already on its way, once.
+            ctx.logger.info(
+                "payment already reported by another product; booked once",
+                extra={
+                    "event_id": payment.event_id,
+                    "payment_id": payment.payment_id,
+                    "source": payment.source,
+                },
+            )

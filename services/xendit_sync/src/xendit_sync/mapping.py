@@ -5,14 +5,14 @@
 * a callback is checked against the invoice fetched from Xendit's API (``confirmation_problems``).
 * a confirmed invoice → ``PaymentSucceeded`` / ``InvoiceExpired``, built only from the API's copy,
   so PAID and SETTLED callbacks of one invoice yield the very same event.
-* other products' callbacks → ``PaymentSucceeded`` when their metadata names our invoice and customer.
+* other products' payments, once ``xendit_sync.products`` confirmed them, → ``PaymentSucceeded``
+  booked to the Lovia invoice Xendit holds for them; confirmed refunds → ``RefundSucceeded``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from lovia_billing import (
     InvoiceExpired,
@@ -20,8 +20,10 @@ from lovia_billing import (
     InvoiceRequested,
     PaymentSucceeded,
     PermanentError,
+    RefundSucceeded,
     XenditInvoiceExpired,
     XenditInvoicePaid,
+    XenditProduct,
 )
 from lovia_billing._money import SUPPORTED_CURRENCIES
 from lovia_billing.clients.xendit import (
@@ -30,10 +32,11 @@ from lovia_billing.clients.xendit import (
     Invoice,
     InvoiceCustomer,
     InvoiceItem,
+    Refund,
 )
+from xendit_sync.products import Owner, PaymentClaim
+from xendit_sync.products._base import CUSTOMER_KEY, INVOICE_KEY
 
-CUSTOMER_KEY = "lovia_customer_id"
-INVOICE_KEY = "lovia_invoice_id"
 SUBSCRIPTION_KEY = "lovia_subscription_id"
 PLAN_KEY = "lovia_plan_id"
 
@@ -150,7 +153,7 @@ def payment_event(invoice: Invoice) -> PaymentSucceeded:
 
     ``fees``: Xendit's fee where the invoice shows it (``paid_amount - adjusted_received_amount``).
     ``after_expiry``: paid after the invoice's expiry date (a late payment after EXPIRED).
-    ``payment_id``: Xendit's payment id, else the card charge id, else the invoice id.
+    ``payment_id``: the payment's identity (``invoice_payment_id``).
     """
     if invoice.paid_amount is None or invoice.paid_at is None:
         raise PermanentError(
@@ -163,15 +166,23 @@ def payment_event(invoice: Invoice) -> PaymentSucceeded:
         customer_id=customer_id,
         invoice_id=invoice_id,
         xendit_invoice_id=invoice.id,
-        payment_id=invoice.payment_id or invoice.credit_card_charge_id or invoice.id,
+        payment_id=invoice_payment_id(invoice),
+        source=XenditProduct.INVOICE,
         currency=_currency(invoice.currency, f"Xendit invoice {invoice.id}"),
         amount=invoice.paid_amount,
+        invoice_amount=invoice.amount,
         fees=Decimal(fees),
         method=invoice.payment_method,
         channel=invoice.payment_channel,
         paid_at=invoice.paid_at,
         after_expiry=invoice.paid_at > invoice.expiry_date,
     )
+
+
+def invoice_payment_id(invoice: Invoice) -> str:
+    """The identity of an invoice's payment: the underlying payment's id, which other products'
+    callbacks (a fixed VA, an e-wallet charge) carry too; the invoice id only when Xendit gives none."""
+    return invoice.payment_id or invoice.credit_card_charge_id or invoice.id
 
 
 def expired_event(invoice: Invoice) -> InvoiceExpired:
@@ -191,95 +202,48 @@ def belongs_to_subscription(invoice: Invoice, customer_id: str, subscription_id:
     return metadata.get(SUBSCRIPTION_KEY) == subscription_id and metadata.get(CUSTOMER_KEY) == customer_id
 
 
-# --- other Xendit products (envelope callbacks, ref §6-7) -----------------------------------------
+# --- other Xendit products (their confirmation: ``xendit_sync.products``) ------------------------
 
 
-def _data(payload: dict[str, Any]) -> dict[str, Any]:
-    data = payload.get("data", payload)
-    return data if isinstance(data, dict) else {}
-
-
-def _ours(data: dict[str, Any], what: str) -> tuple[str, str]:
-    metadata = data.get("metadata") or {}
-    customer_id, invoice_id = metadata.get(CUSTOMER_KEY), metadata.get(INVOICE_KEY)
-    if not customer_id or not invoice_id:
-        missing = [
-            key for key, value in ((CUSTOMER_KEY, customer_id), (INVOICE_KEY, invoice_id)) if not value
-        ]
-        raise PermanentError(f"{what}: metadata lacks {' and '.join(missing)}, so it cannot be booked to us")
-    return str(customer_id), str(invoice_id)
-
-
-def _amount(value: Any, what: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        raise PermanentError(f"{what}: no amount")
-    return Decimal(value)
-
-
-def recurring_cycle_payment(event_name: str, payload: dict[str, Any]) -> PaymentSucceeded | None:
-    """``recurring.cycle.succeeded`` → ``PaymentSucceeded``; other cycle events book nothing (None)."""
-    if event_name != "recurring.cycle.succeeded":
-        return None
-    data = _data(payload)
-    cycle_id = data.get("id")
-    what = f"recurring cycle {cycle_id}"
-    if not cycle_id:
-        raise PermanentError("recurring.cycle.succeeded without data.id")
-    customer_id, invoice_id = _ours(data, what)
-    attempts = data.get("attempt_details") or []
-    last = attempts[-1] if attempts and isinstance(attempts[-1], dict) else {}
-    paid_at = last.get("created") or data.get("updated")
-    if not paid_at:
-        raise PermanentError(f"{what}: no attempt time or updated time")
+def claimed_payment_event(claim: PaymentClaim, owner: Owner) -> PaymentSucceeded:
+    """The payment a product's API confirmed, booked to the owner found for it."""
+    where = f"{claim.source} payment {claim.payment_id}"
+    if owner.currency is not None and owner.currency != claim.currency:
+        raise PermanentError(
+            f"{where} is in {claim.currency} but Lovia invoice {owner.invoice_id} is in {owner.currency}"
+        )
     return PaymentSucceeded.create(
-        customer_id=customer_id,
-        invoice_id=invoice_id,
-        xendit_invoice_id=str(cycle_id),  # the cycle is what was paid: our natural key
-        payment_id=str(last.get("payment_id") or last.get("action_id") or cycle_id),
-        currency=_currency(data.get("currency"), what),
-        amount=_amount(data.get("amount"), what),
-        method="RECURRING",
-        channel=None,
-        paid_at=paid_at,
+        customer_id=owner.customer_id,
+        invoice_id=owner.invoice_id,
+        xendit_invoice_id=claim.object_id,
+        payment_id=claim.payment_id,
+        source=claim.source,
+        currency=_currency(claim.currency, where),
+        amount=claim.amount,
+        invoice_amount=owner.invoice_amount,
+        method=claim.method,
+        channel=claim.channel,
+        paid_at=claim.paid_at,
     )
 
 
-def payment_request_payment(event_name: str, payload: dict[str, Any]) -> PaymentSucceeded | None:
-    """``payment.succeeded`` (Payments API v2) → ``PaymentSucceeded``; other events book nothing."""
-    data = _data(payload)
-    if event_name != "payment.succeeded" or data.get("status") != "SUCCEEDED":
-        return None
-    payment_id = data.get("id")
-    what = f"payment {payment_id}"
-    if not payment_id:
-        raise PermanentError("payment.succeeded without data.id")
-    customer_id, invoice_id = _ours(data, what)
-    method = data.get("payment_method") or {}
-    channel = None
-    for kind in ("ewallet", "virtual_account", "qr_code", "direct_debit", "over_the_counter", "card"):
-        if isinstance(method.get(kind), dict):
-            channel = method[kind].get("channel_code")
-    paid_at = data.get("updated") or data.get("created")
-    if not paid_at:
-        raise PermanentError(f"{what}: no updated or created time")
-    return PaymentSucceeded.create(
-        customer_id=customer_id,
-        invoice_id=invoice_id,
-        xendit_invoice_id=str(data.get("payment_request_id") or payment_id),
-        payment_id=str(payment_id),
-        currency=_currency(data.get("currency"), what),
-        amount=_amount(data.get("amount"), what),
-        method=method.get("type"),
-        channel=channel,
-        paid_at=paid_at,
-    )
-
-
-def fva_payment(payload: dict[str, Any]) -> PaymentSucceeded:
-    """A fixed-VA payment cannot name our invoice: Xendit's ``fva_paid`` body has no metadata."""
-    data = _data(payload)
-    raise PermanentError(
-        f"fixed VA payment {data.get('payment_id')} (FVA external_id {data.get('external_id')!r}) cannot be "
-        f"booked: Xendit's fva_paid callback carries no metadata naming our invoice and customer, and "
-        f"xendit_sync creates no fixed VAs; pay invoices through Xendit invoices instead"
+def refund_event(refund: Refund, payment: PaymentSucceeded) -> RefundSucceeded:
+    """A confirmed refund of a confirmed payment; never more than was paid."""
+    if refund.currency != payment.currency:
+        raise PermanentError(f"refund {refund.id} is in {refund.currency}, its payment in {payment.currency}")
+    if refund.amount > payment.amount:
+        raise PermanentError(
+            f"refund {refund.id} of {refund.amount} is more than "
+            f"payment {payment.payment_id} ({payment.amount})"
+        )
+    return RefundSucceeded.create(
+        customer_id=payment.customer_id,
+        invoice_id=payment.invoice_id,
+        xendit_invoice_id=payment.xendit_invoice_id,
+        payment_id=payment.payment_id,
+        refund_id=refund.id,
+        currency=payment.currency,
+        amount=refund.amount,
+        refunded_at=refund.updated,
+        reason=refund.reason[:500] if refund.reason else None,
     )

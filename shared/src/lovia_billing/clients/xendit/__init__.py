@@ -1,4 +1,4 @@
-"""The Xendit client: invoices created, read, listed and expired over Xendit's HTTP API."""
+"""The Xendit client: invoices created, read, listed and expired; other products read to confirm callbacks."""
 
 from lovia_billing.clients.xendit._client import XenditClient
 from lovia_billing.clients.xendit._models import (
@@ -10,14 +10,34 @@ from lovia_billing.clients.xendit._models import (
     InvoiceItem,
     InvoiceStatus,
 )
+from lovia_billing.clients.xendit._products import (
+    Capture,
+    CaptureList,
+    CycleAttempt,
+    EwalletCharge,
+    FvaPayment,
+    PaymentMethodRef,
+    PaymentRequest,
+    RecurringCycle,
+    Refund,
+)
 
 __all__ = [
     "PAID_STATUSES",
+    "Capture",
+    "CaptureList",
     "CreateInvoiceRequest",
+    "CycleAttempt",
+    "EwalletCharge",
+    "FvaPayment",
     "Invoice",
     "InvoiceCustomer",
     "InvoiceFee",
     "InvoiceItem",
     "InvoiceStatus",
+    "PaymentMethodRef",
+    "PaymentRequest",
+    "RecurringCycle",
+    "Refund",
     "XenditClient",
 ]

@@ -1,4 +1,6 @@
-"""An async client for Xendit's invoice API (ref §2), errors mapped by ``clients._http``.
+"""An async client for Xendit's invoice API (ref §2) and the reads that confirm its other products.
+
+Errors are mapped by ``clients._http``:
 
 * 429 → ``RateLimited`` waiting ``Retry-After`` or else ``Rate-Limit-Reset`` (Xendit documents only
   the latter); 5xx and transport failures → retryable; other 4xx → ``PermanentError``.
@@ -19,6 +21,14 @@ from lovia_billing._errors import DownstreamUnavailable
 from lovia_billing.clients._http import DEFAULT_TIMEOUT, HttpClient, raise_for_status, send
 from lovia_billing.clients.xendit import _json
 from lovia_billing.clients.xendit._models import CreateInvoiceRequest, Invoice, InvoiceStatus
+from lovia_billing.clients.xendit._products import (
+    CaptureList,
+    EwalletCharge,
+    FvaPayment,
+    PaymentRequest,
+    RecurringCycle,
+    Refund,
+)
 
 SYSTEM = "xendit"
 #: Xendit's rate-limit header, read when no ``Retry-After`` is sent.
@@ -26,6 +36,16 @@ RATE_LIMIT_RESET = "Rate-Limit-Reset"
 T = TypeVar("T")
 _INVOICE = TypeAdapter(Invoice)
 _INVOICES = TypeAdapter(list[Invoice])
+_PAYMENT_REQUEST = TypeAdapter(PaymentRequest)
+_CAPTURES = TypeAdapter(CaptureList)
+_CYCLE = TypeAdapter(RecurringCycle)
+_FVA_PAYMENT = TypeAdapter(FvaPayment)
+_EWALLET_CHARGE = TypeAdapter(EwalletCharge)
+_REFUND = TypeAdapter(Refund)
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -110,6 +130,41 @@ class XenditClient(HttpClient):
         """``POST /invoices/{id}/expire!`` (no ``/v2``); the invoice afterwards."""
         data = await self._call("POST", f"/invoices/{quote(invoice_id, safe='')}/expire!")
         return _validate(_INVOICE, data)
+
+    # --- other products: reads only, to confirm what a callback claims (None when unknown) --------
+
+    async def get_payment_request(self, payment_request_id: str) -> PaymentRequest | None:
+        """``GET /payment_requests/{id}`` (Payments API v2)."""
+        data = await self._call("GET", f"/payment_requests/{_segment(payment_request_id)}", not_found_ok=True)
+        return None if data is None else _validate(_PAYMENT_REQUEST, data)
+
+    async def list_captures(self, payment_request_id: str) -> CaptureList | None:
+        """``GET /payment_requests/{id}/captures``: the payments made against a payment request."""
+        path = f"/payment_requests/{_segment(payment_request_id)}/captures"
+        data = await self._call("GET", path, not_found_ok=True)
+        return None if data is None else _validate(_CAPTURES, data)
+
+    async def get_recurring_cycle(self, plan_id: str, cycle_id: str) -> RecurringCycle | None:
+        """``GET /recurring/plans/{plan_id}/cycles/{cycle_id}``."""
+        path = f"/recurring/plans/{_segment(plan_id)}/cycles/{_segment(cycle_id)}"
+        data = await self._call("GET", path, not_found_ok=True)
+        return None if data is None else _validate(_CYCLE, data)
+
+    async def get_fva_payment(self, payment_id: str) -> FvaPayment | None:
+        """``GET /callback_virtual_account_payments/payment_id={payment_id}`` (the ``=`` is Xendit's)."""
+        path = f"/callback_virtual_account_payments/payment_id={_segment(payment_id)}"
+        data = await self._call("GET", path, not_found_ok=True)
+        return None if data is None else _validate(_FVA_PAYMENT, data)
+
+    async def get_ewallet_charge(self, charge_id: str) -> EwalletCharge | None:
+        """``GET /ewallets/charges/{id}``."""
+        data = await self._call("GET", f"/ewallets/charges/{_segment(charge_id)}", not_found_ok=True)
+        return None if data is None else _validate(_EWALLET_CHARGE, data)
+
+    async def get_refund(self, refund_id: str) -> Refund | None:
+        """``GET /refunds/{id}``."""
+        data = await self._call("GET", f"/refunds/{_segment(refund_id)}", not_found_ok=True)
+        return None if data is None else _validate(_REFUND, data)
 
     async def _call(
         self,
