@@ -157,3 +157,58 @@ def test_tokens_and_keys_never_reach_the_logs(client: httpx.Client, api: httpx.C
     assert '"message":"callback queued"' in logged  # the ingest does log, as JSON
     for secret in (TOKEN, "a-wrong-token-value", "test-api-key"):
         assert secret not in logged
+
+
+def _envelope(event: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {**RECURRING, "event": event, "data": {"status": "SUCCEEDED", **data}}
+
+
+@pytest.mark.parametrize(
+    ("event", "data", "product"),
+    [
+        ("payment.succeeded", {"id": "py-7", "payment_request_id": "pr-7"}, "payment_request"),
+        ("recurring.cycle.succeeded", {"id": "recy-7", "plan_id": "repl-7"}, "recurring"),
+        ("ewallet.capture", {"id": "ewc_7"}, "ewallet"),
+        ("refund.succeeded", {"id": "rfd-7", "invoice_id": "inv-x"}, "refund"),
+    ],
+)
+def test_a_money_event_is_sorted_by_its_name_whatever_route_it_came_on(
+    client: httpx.Client, queues: Queues, event: str, data: dict[str, Any], product: str
+) -> None:
+    """Xendit lets one URL take several webhook types: the route must not decide the product."""
+    body = _envelope(event, data)
+    routes = ("payment", "recurring", "refund")
+    ids = {callback(client, body, path=route).json()["event_id"] for route in routes}
+    assert len(ids) == 1  # one callback, one event, whichever route it came on
+    events = [parse_event(m["Body"]) for m in queues.peek("xendit")]
+    assert [(getattr(e, "product"), getattr(e, "object_id")) for e in events] == [(product, data["id"])]  # noqa: B009
+
+
+@pytest.mark.parametrize(
+    ("route", "event", "status"),
+    [
+        ("recurring", "recurring.plan.activated", "ACTIVE"),
+        ("recurring", "recurring.cycle.created", "PENDING"),
+        ("recurring", "recurring.cycle.failed", "FAILED"),
+        ("payment", "payment.failed", "FAILED"),
+        ("refund", "refund.failed", "FAILED"),
+        ("ewallet", "ewallet.capture", "PENDING"),
+        ("ewallet", "ewallet.capture", "FAILED"),
+        ("payment_method", "payment_method.activated", "ACTIVE"),
+        ("payment", "some.future.event", "WHATEVER"),
+    ],
+)
+def test_events_that_move_no_money_are_answered_200_and_queue_nothing(
+    client: httpx.Client, queues: Queues, route: str, event: str, status: str
+) -> None:
+    response = callback(client, _envelope(event, {"id": "obj-1", "status": status}), path=route)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "ignored"
+    assert response.json()["event_id"]
+    assert queues.total() == 0
+
+
+def test_a_refund_route_refuses_a_body_that_is_no_envelope(client: httpx.Client, queues: Queues) -> None:
+    response = callback(client, {"id": "rfd-1", "amount": 5}, path="refund")
+    assert response.status_code == 422
+    assert queues.total() == 0
