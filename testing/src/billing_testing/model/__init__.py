@@ -1,0 +1,1 @@
+"""The model-based test of exactly-once (tests/model): its model, its hands and its figures."""
