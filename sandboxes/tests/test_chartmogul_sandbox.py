@@ -251,6 +251,49 @@ def test_transactions_are_added_once_per_external_id(api: httpx.Client) -> None:
     assert (missing.status_code, missing.json()["error"]) == (404, "Invoice not found")
 
 
+def test_refunds_are_positive_transactions_no_larger_than_the_invoice(api: httpx.Client) -> None:
+    customer, plan = _customer(api), _plan(api)
+    imported = api.post(
+        f"/v1/import/customers/{customer['uuid']}/invoices", json={"invoices": [_invoice(plan["uuid"])]}
+    )
+    path = f"/v1/import/invoices/{imported.json()['invoices'][0]['uuid']}/transactions"
+    refund = {
+        "type": "refund",
+        "result": "successful",
+        "date": "2025-01-05T00:00:00Z",
+        "external_id": "rfd_1",
+    }
+    partial = api.post(path, json={**refund, "amount_in_cents": 5_000_000})
+    assert partial.status_code == 201, partial.text
+    assert (partial.json()["type"], partial.json()["amount_in_cents"]) == ("refund", 5_000_000)
+    for amount, text in (
+        (15_000_001, "cannot be greater than the invoice total"),
+        (-1, "must be greater than 0"),
+    ):
+        refused = api.post(path, json={**refund, "external_id": "rfd_2", "amount_in_cents": amount})
+        assert refused.status_code == 422
+        assert refused.json() == {"errors": {"amount_in_cents": text}}
+    whole = api.post(path, json={**refund, "external_id": "rfd_2", "amount_in_cents": 15_000_000})
+    assert whole.status_code == 201
+    again = api.post(path, json={**refund, "amount_in_cents": 5_000_000})
+    assert again.json() == {"errors": {"external_id": "has already been taken"}}
+    inline = _invoice(
+        plan["uuid"],
+        "inv_2",
+        transactions=[{**refund, "external_id": "rfd_3", "amount_in_cents": 15_000_001}],
+    )
+    response = api.post(f"/v1/import/customers/{customer['uuid']}/invoices", json={"invoices": [inline]})
+    assert response.status_code == 422
+    assert response.json()["invoices"][0]["errors"] == {
+        "transactions.amount_in_cents": "cannot be greater than the invoice total"
+    }
+    state = api.get("/_sandbox/state").json()
+    assert [(t["external_id"], t["amount_in_cents"]) for t in state["invoices"][0]["transactions"]] == [
+        ("rfd_1", 5_000_000),
+        ("rfd_2", 15_000_000),
+    ]
+
+
 def test_cancellation_dates_replace_the_history_with_202(api: httpx.Client) -> None:
     customer, plan = _customer(api), _plan(api)
     api.post(f"/v1/import/customers/{customer['uuid']}/invoices", json={"invoices": [_invoice(plan["uuid"])]})

@@ -315,6 +315,187 @@ def test_fees_as_deduction_and_overpayment_unallocated(api: httpx.Client) -> Non
     assert extra["unallocated_amount"] == 40
 
 
+# ---------------------------------------------------------------- credit notes and paying them out
+def credit_note(
+    api: httpx.Client, original: dict[str, Any], *, rate: str = "150000", **extra: Any
+) -> httpx.Response:
+    """A return of one PLAN-PRO unit of ``original`` (its row named) at ``rate``."""
+    row = {
+        "item_code": "PLAN-PRO",
+        "qty": -1,
+        "rate": rate,
+        "sales_invoice_item": original["items"][0]["name"],
+    }
+    body = {
+        "customer": original["customer"],
+        "is_return": 1,
+        "return_against": original["name"],
+        "items": [row],
+        "docstatus": 1,
+        "disable_rounded_total": 1,
+        **extra,
+    }
+    return api.post(SI, json=body)
+
+
+def pay_out(customer_name: str, note_name: str, amount: str, **extra: Any) -> dict[str, Any]:
+    """A Pay entry from the Xendit bank account to the customer, allocated against a credit note."""
+    return {
+        **payment(customer_name, note_name, amount),
+        "payment_type": "Pay",
+        "paid_from": "Xendit - LV",
+        "paid_to": "Debtors - LV",
+        "reference_no": "rfd_1",
+        "references": [
+            {
+                "reference_doctype": "Sales Invoice",
+                "reference_name": note_name,
+                "allocated_amount": f"-{amount}",
+            }
+        ],
+        **extra,
+    }
+
+
+def test_a_credit_note_keeps_its_own_outstanding_until_a_pay_entry_settles_it(api: httpx.Client) -> None:
+    customer(api)
+    sinv = invoice(api, "Acme")
+    assert api.post(PE, json=payment("Acme", sinv["name"], "150000")).status_code == 200
+    response = credit_note(api, sinv, rate="40000")
+    assert response.status_code == 200, response.text
+    note = response.json()["data"]
+    assert (note["is_return"], note["update_outstanding_for_self"], note["grand_total"]) == (1, 1, -40000)
+    assert (note["outstanding_amount"], note["status"]) == (-40000, "Return")
+    original = api.get(f"{SI}/{sinv['name']}").json()["data"]
+    assert (original["outstanding_amount"], original["status"]) == (0, "Credit Note Issued")
+    paid = api.post(PE, json=pay_out("Acme", note["name"], "40000"))
+    assert paid.status_code == 200, paid.text
+    entry = paid.json()["data"]
+    assert (entry["total_allocated_amount"], entry["unallocated_amount"], entry["difference_amount"]) == (
+        40000,
+        0,
+        0,
+    )
+    settled = api.get(f"{SI}/{note['name']}").json()["data"]
+    assert (settled["outstanding_amount"], settled["status"]) == (0, "Return")
+    linked = api.put(f"{SI}/{sinv['name']}", json={"docstatus": 2})
+    assert (linked.status_code, linked.json()["exc_type"]) == (417, "LinkExistsError")
+    assert api.put(f"{PE}/{entry['name']}", json={"docstatus": 2}).status_code == 200
+    assert api.get(f"{SI}/{note['name']}").json()["data"]["outstanding_amount"] == -40000
+
+
+def test_a_credit_note_can_instead_reduce_its_invoice(api: httpx.Client) -> None:
+    customer(api)
+    sinv = invoice(api, "Acme")
+    note = credit_note(api, sinv, rate="50000", update_outstanding_for_self=0).json()["data"]
+    assert (note["outstanding_amount"], note["status"]) == (0, "Return")
+    original = api.get(f"{SI}/{sinv['name']}").json()["data"]
+    assert (original["outstanding_amount"], original["status"]) == (100000, "Partly Paid")
+    assert api.put(f"{SI}/{note['name']}", json={"docstatus": 2}).status_code == 200
+    original = api.get(f"{SI}/{sinv['name']}").json()["data"]
+    assert (original["outstanding_amount"], original["status"]) == (150000, "Unpaid")
+
+
+def test_credit_notes_are_checked_against_the_invoice_they_return(api: httpx.Client) -> None:
+    customer(api, "Acme", "cus_1")
+    customer(api, "Other", "cus_2")
+    sinv = invoice(
+        api,
+        "Acme",
+        posting_date="2025-11-01",
+        posting_time="01:30:00",
+        due_date="2099-01-01",
+        set_posting_time=1,
+    )
+    draft = invoice(api, "Acme", docstatus=0)
+    other_row = {"item_code": "PLAN-STARTER", "qty": -1, "rate": "1"}
+    cases = {
+        "draft": (
+            credit_note(api, {**draft, "items": [{"name": "x"}]}),
+            f"Invalid Return Against: {draft['name']}",
+        ),
+        "party": (credit_note(api, {**sinv, "customer": "Other"}), f"Invalid Return Against: {sinv['name']}"),
+        "positive": (
+            credit_note(api, sinv, items=[{"item_code": "PLAN-PRO", "qty": 1, "rate": "1"}]),
+            "Atleast one item should be entered with negative quantity in return document",
+        ),
+        "item": (
+            credit_note(api, sinv, items=[other_row]),
+            f"Row # 1: Returned Item PLAN-STARTER does not exist in Sales Invoice {sinv['name']}",
+        ),
+        "qty": (
+            credit_note(api, sinv, items=[{"item_code": "PLAN-PRO", "qty": -2, "rate": "1"}]),
+            "Row # 1: Cannot return more than 1.0 for Item PLAN-PRO",
+        ),
+        "rate": (
+            credit_note(api, sinv, rate="150001"),
+            f"Row # 1: Rate cannot be greater than the rate used in Sales Invoice {sinv['name']}",
+        ),
+        "early": (
+            credit_note(api, sinv, set_posting_time=1, posting_date="2025-11-01", posting_time="01:29:59"),
+            "Posting timestamp must be after 01-11-2025 01:30:00",
+        ),
+    }
+    for case, (response, text) in cases.items():
+        assert response.status_code == 417, case
+        assert messages(response) == [text], case
+    unknown = credit_note(api, {**sinv, "name": "ACC-SINV-NOPE"})
+    assert (unknown.json()["exc_type"], messages(unknown)) == (
+        "LinkValidationError",
+        ["Could not find Return Against: ACC-SINV-NOPE"],
+    )
+    first = credit_note(api, sinv, rate="100000", custom_xendit_refund_id="rfd_1")
+    assert first.status_code == 200, first.text
+    again = credit_note(api, sinv, rate="100", custom_xendit_refund_id="rfd_2")
+    assert (again.json()["exc_type"], messages(again)) == (
+        "StockOverReturnError",
+        ["Item PLAN-PRO has already been returned"],
+    )
+    standalone = credit_note(api, sinv, return_against=None, custom_xendit_refund_id="rfd_1")
+    assert (standalone.json()["exc_type"], messages(standalone)) == (
+        "UniqueValidationError",
+        ["Xendit Refund ID must be unique"],
+    )
+    assert [n["name"] for n in api.get(SI, params={"filters": '[["is_return", "=", 1]]'}).json()["data"]] == [
+        first.json()["data"]["name"]
+    ]
+
+
+def test_pay_entries_to_a_customer_are_validated(api: httpx.Client) -> None:
+    customer(api)
+    paid = invoice(api, "Acme")
+    assert api.post(PE, json=payment("Acme", paid["name"], "150000")).status_code == 200
+    note = credit_note(api, paid, rate="40000").json()["data"]
+    receive = {**payment("Acme", note["name"], "40000")}
+    receive["references"][0]["allocated_amount"] = "-40000"
+    cases = {
+        "receive": (receive, "Cannot receive from customer against negative outstanding"),
+        "over": (
+            pay_out("Acme", note["name"], "40001"),
+            "Row #1: Allocated Amount cannot be greater than outstanding amount.",
+        ),
+        "bank": (
+            pay_out("Acme", note["name"], "40000", reference_no=""),
+            "Reference No and Reference Date is mandatory for Bank transaction",
+        ),
+        "settled": (
+            {**pay_out("Acme", paid["name"], "1")},
+            f"Sales Invoice {paid['name']} has already been fully paid.",
+        ),
+        "account": (
+            pay_out("Acme", note["name"], "40000", paid_from="Sales - LV"),
+            "Account Type for Sales - LV must be 'Bank' or 'Cash'",
+        ),
+    }
+    for case, (body, text) in cases.items():
+        response = api.post(PE, json=body)
+        assert response.status_code == 417, case
+        assert messages(response) == [text], case
+    assert [e["payment_type"] for e in api.get(PE, params={"fields": '["payment_type"]'}).json()["data"]] == [
+        "Receive"
+    ]
+
+
 def test_a_customer_with_invoices_cannot_be_deleted(api: httpx.Client) -> None:
     customer(api)
     invoice(api, "Acme")

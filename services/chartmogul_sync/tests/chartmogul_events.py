@@ -10,6 +10,7 @@ from lovia_billing import (
     InvoiceExpired,
     InvoiceIssued,
     PaymentSucceeded,
+    RefundSucceeded,
     SubscriptionCancelled,
 )
 
@@ -58,6 +59,21 @@ def payment(**extra: Any) -> PaymentSucceeded:
         "paid_at": datetime(2025, 1, 3, 9, 30, tzinfo=UTC),
     }
     return PaymentSucceeded.create(**(fields | extra))
+
+
+def refund(**extra: Any) -> RefundSucceeded:
+    fields: dict[str, Any] = {
+        "customer_id": CUSTOMER,
+        "invoice_id": INVOICE,
+        "xendit_invoice_id": "xnd_inv_1",
+        "payment_id": "pay_xnd_1",
+        "refund_id": "rfd_xnd_1",
+        "currency": "IDR",
+        "amount": "150000",
+        "refunded_at": datetime(2025, 1, 6, 8, tzinfo=UTC),
+        "reason": "REQUESTED_BY_CUSTOMER",
+    }
+    return RefundSucceeded.create(**(fields | extra))
 
 
 def expiry() -> InvoiceExpired:

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from chartmogul_events import cancellation, customer, expiry, invoice, payment
+from chartmogul_events import cancellation, customer, expiry, invoice, payment, refund
 
 from billing_testing.context import RecordingContext
 from chartmogul_sync.app import build
@@ -172,6 +172,29 @@ async def test_an_invoice_before_its_customer_creates_one_customer(
     assert customers == [("cus_0001", "Ani Lestari", "ani@example.id", DS)]
 
 
+async def test_the_customer_event_completes_the_stand_in_made_from_the_invoice(
+    app: IntegrationApp, base_url: str
+) -> None:
+    await deliver(app, invoice(payer_email="kasir@tokoani.id"))
+    [stand_in] = _state(base_url)["customers"]
+    assert (stand_in["name"], stand_in["email"], stand_in["company"]) == (
+        "kasir@tokoani.id",
+        "kasir@tokoani.id",
+        "",
+    )
+    await deliver(app, customer(), times=2)
+    [completed] = _state(base_url)["customers"]
+    assert (completed["uuid"], completed["external_id"]) == (stand_in["uuid"], "cus_0001")
+    assert (completed["name"], completed["email"], completed["company"], completed["country"]) == (
+        "Ani Lestari",
+        "ani@example.id",
+        "Toko Ani",
+        "ID",
+    )
+    [stored] = _state(base_url)["invoices"]
+    assert stored["customer_uuid"] == stand_in["uuid"]
+
+
 async def test_a_payment_before_its_invoice_is_retried_later(app: IntegrationApp) -> None:
     await deliver(app, customer())
     ctx = RecordingContext(Integration.CHARTMOGUL)
@@ -226,7 +249,74 @@ def test_build_wires_every_event_chartmogul_receives(base_url: str) -> None:
         "customer.upserted",
         "invoice.issued",
         "payment.succeeded",
+        "refund.succeeded",
         "invoice.expired",
         "subscription.cancelled",
     }
     assert len(app.resources) == 1
+
+
+# --- partial payments and refunds ------------------------------------------------------------------
+
+
+def transactions(base_url: str) -> list[tuple[str, str, str, int]]:
+    [stored] = _state(base_url)["invoices"]
+    return [(t["external_id"], t["type"], t["result"], t["amount_in_cents"]) for t in stored["transactions"]]
+
+
+async def test_two_partial_payments_are_two_transactions_and_a_redelivery_adds_none(
+    app: IntegrationApp, base_url: str
+) -> None:
+    for event in (customer(), invoice()):
+        await deliver(app, event)
+    await deliver(app, payment(payment_id="pay_a", amount="60000", fees="0"), times=2)
+    await deliver(app, payment(payment_id="pay_b", amount="90000", fees="0"))
+    assert transactions(base_url) == [
+        ("pay_a", "payment", "successful", 6_000_000),
+        ("pay_b", "payment", "successful", 9_000_000),
+    ]
+
+
+async def test_full_and_partial_refunds_are_refund_transactions_once_each(
+    app: IntegrationApp, base_url: str
+) -> None:
+    for event in (customer(), invoice(), payment()):
+        await deliver(app, event)
+    await deliver(app, refund(refund_id="rfd_part", amount="50000.25"), times=2)
+    await deliver(app, refund(refund_id="rfd_rest", amount="99999.75"), times=3)
+    assert transactions(base_url) == [
+        ("pay_xnd_1", "payment", "successful", 15_000_000),
+        ("rfd_part", "refund", "successful", 5_000_025),
+        ("rfd_rest", "refund", "successful", 9_999_975),
+    ]
+    [stored] = _state(base_url)["invoices"]
+    assert stored["transactions"][1]["date"] == "2025-01-06T08:00:00.000Z"
+
+
+async def test_a_refund_whose_answer_is_lost_is_not_added_twice(app: IntegrationApp, base_url: str) -> None:
+    for event in (customer(), invoice(), payment()):
+        await deliver(app, event)
+    _add_fault(
+        base_url, kind="commit_then_fail", method="POST", path="/v1/import/invoices/", count=1, status=504
+    )
+    await deliver(app, refund())
+    [fault] = _faults(base_url)
+    assert fault["fired"] == 1
+    assert [t[:2] for t in transactions(base_url)] == [("pay_xnd_1", "payment"), ("rfd_xnd_1", "refund")]
+
+
+async def test_a_refund_before_its_invoice_or_payment_is_retried(app: IntegrationApp, base_url: str) -> None:
+    await deliver(app, customer())
+    ctx = RecordingContext(Integration.CHARTMOGUL)
+    handler = app.handlers[refund().event_type]
+    with pytest.raises(RetryableError, match="invoice inv_2025_01 is not in ChartMogul yet"):
+        await handler(refund(), ctx)
+    await deliver(app, invoice())
+    with pytest.raises(
+        RetryableError, match="transaction pay_xnd_1 of invoice inv_2025_01 is not in ChartMogul yet"
+    ):
+        await handler(refund(), ctx)
+    assert transactions(base_url) == []
+    await deliver(app, payment())
+    await handler(refund(), ctx)
+    assert [t[0] for t in transactions(base_url)] == ["pay_xnd_1", "rfd_xnd_1"]

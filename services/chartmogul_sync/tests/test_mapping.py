@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from chartmogul_events import cancellation, expiry, invoice, payment
+from chartmogul_events import cancellation, expiry, invoice, payment, refund
 
 from chartmogul_sync import mapping
 from lovia_billing import ServicePeriod
@@ -93,3 +93,15 @@ def test_cancellation_date_is_added_once_to_the_full_list() -> None:
     assert mapping.with_cancellation([earlier, at.replace(microsecond=0)], at) is None
     assert mapping.belongs_to("sub_0001:seats", "sub_0001")
     assert not mapping.belongs_to("sub_00010", "sub_0001")
+
+
+def test_a_refund_is_a_positive_successful_refund_transaction_in_minor_units() -> None:
+    assert mapping.refund_transaction(refund(amount="50000.25")).payload() == {
+        "type": "refund",
+        "result": "successful",
+        "date": "2025-01-06T08:00:00Z",
+        "external_id": "rfd_xnd_1",
+        "amount_in_cents": 5_000_025,
+    }
+    partial = mapping.payment_transaction(payment(amount="60000", fees="0")).payload()
+    assert (partial["amount_in_cents"], "transaction_fees_in_cents" in partial) == (6_000_000, False)

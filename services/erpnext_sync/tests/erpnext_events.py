@@ -9,6 +9,7 @@ from lovia_billing import (
     InvoiceExpired,
     InvoiceIssued,
     PaymentSucceeded,
+    RefundSucceeded,
     SubscriptionCancelled,
 )
 
@@ -82,3 +83,20 @@ def cancelled(subscription_id: str = "sub_1", customer_id: str = "cus_1") -> Sub
         cancelled_at="2025-11-10T02:00:00Z",
         reason="too expensive",
     )
+
+
+def refund(
+    refund_id: str = "rfd_1", payment_id: str = "pay_1", invoice_id: str = "inv_1", **overrides: Any
+) -> RefundSucceeded:
+    fields: dict[str, Any] = {
+        "customer_id": "cus_1",
+        "invoice_id": invoice_id,
+        "xendit_invoice_id": f"xnd_{invoice_id}_{payment_id}",
+        "payment_id": payment_id,
+        "refund_id": refund_id,
+        "currency": "IDR",
+        "amount": "150000",
+        "refunded_at": "2025-11-05T04:00:00Z",  # 11:00 in Jakarta
+        "reason": "REQUESTED_BY_CUSTOMER",
+    }
+    return RefundSucceeded.create(**{**fields, **overrides})

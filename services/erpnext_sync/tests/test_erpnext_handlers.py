@@ -153,13 +153,38 @@ async def test_a_draft_left_by_a_crash_is_submitted_not_duplicated(
     assert [(i["docstatus"], i["status"]) for i in docs(erpnext, "Sales Invoice")] == [(1, "Unpaid")]
 
 
-async def test_an_invoice_before_its_customer_is_retried(
+async def test_a_payment_before_its_invoice_is_retried(
     handlers: ErpnextHandlers, ctx: RecordingContext
 ) -> None:
-    with pytest.raises(RetryableError, match="no Customer for cus_1"):
-        await handlers.on_invoice_issued(ev.invoice(), ctx)
+    await handlers.on_customer_upserted(ev.customer(), ctx)
     with pytest.raises(RetryableError, match="no Sales Invoice for inv_1"):
         await handlers.on_payment_succeeded(ev.payment(), ctx)
+
+
+async def test_an_invoice_before_its_customer_is_booked_and_the_customer_completed_later(
+    erpnext: str, handlers: ErpnextHandlers, ctx: RecordingContext
+) -> None:
+    await handlers.on_invoice_issued(ev.invoice(payer_email="kasir@tokobudi.id"), ctx)
+    (stand_in,) = docs(erpnext, "Customer")
+    assert (stand_in["customer_name"], stand_in["customer_type"], stand_in["email_id"]) == (
+        "kasir@tokobudi.id",
+        "Individual",
+        "kasir@tokobudi.id",
+    )
+    (invoice,) = docs(erpnext, "Sales Invoice")
+    assert (invoice["customer"], invoice["docstatus"]) == (stand_in["name"], 1)
+    await handlers.on_payment_succeeded(ev.payment(), ctx)
+    for _ in range(2):  # a redelivery changes nothing more
+        await handlers.on_customer_upserted(ev.customer(), ctx)
+    (customer,) = docs(erpnext, "Customer")
+    assert (customer["name"], customer["custom_lovia_customer_id"]) == (stand_in["name"], "cus_1")
+    assert (customer["customer_name"], customer["customer_type"]) == ("Toko Budi", "Company")
+    (invoice,) = docs(erpnext, "Sales Invoice")
+    assert (invoice["customer"], invoice["customer_name"], invoice["status"]) == (
+        stand_in["name"],
+        "kasir@tokobudi.id",  # the name the invoice was issued to, kept as booked
+        "Paid",
+    )
 
 
 async def test_429_raises_rate_limited_with_its_delay(
@@ -201,6 +226,27 @@ async def test_partial_and_extra_payments_are_allocated_up_to_the_outstanding(
     assert (entries["pay_3"]["references"], entries["pay_3"]["unallocated_amount"]) == ([], 10000)
 
 
+async def test_two_partial_payments_are_two_entries_and_a_redelivered_one_is_not_a_third(
+    erpnext: str, handlers: ErpnextHandlers, ctx: RecordingContext
+) -> None:
+    await handlers.on_customer_upserted(ev.customer(), ctx)
+    await handlers.on_invoice_issued(ev.invoice(due_date="2099-12-31"), ctx)
+    for _ in range(2):
+        await handlers.on_payment_succeeded(ev.payment("pay_1", amount="60000", fees="1800"), ctx)
+    (invoice,) = docs(erpnext, "Sales Invoice")
+    assert (invoice["status"], invoice["outstanding_amount"]) == ("Partly Paid", 90000)
+    await handlers.on_payment_succeeded(ev.payment("pay_2", amount="90000", fees="2700"), ctx)
+    (invoice,) = docs(erpnext, "Sales Invoice")
+    assert (invoice["status"], invoice["outstanding_amount"]) == ("Paid", 0)
+    entries = sorted(docs(erpnext, "Payment Entry"), key=lambda e: str(e["custom_xendit_payment_id"]))
+    assert [
+        (e["custom_xendit_payment_id"], e["paid_amount"], e["total_allocated_amount"]) for e in entries
+    ] == [
+        ("pay_1", 58200, 60000),
+        ("pay_2", 87300, 90000),
+    ]
+
+
 async def test_expiry_and_cancellation_leave_amounts_and_comment_once(
     erpnext: str, handlers: ErpnextHandlers, ctx: RecordingContext
 ) -> None:
@@ -221,13 +267,14 @@ async def test_expiry_and_cancellation_leave_amounts_and_comment_once(
     assert any("too expensive" in c["content"] for c in comments)
 
 
-def test_build_wires_five_handlers_and_closes_the_client(settings: ErpnextSyncSettings) -> None:
+def test_build_wires_six_handlers_and_closes_the_client(settings: ErpnextSyncSettings) -> None:
     app = build(settings)
     assert app.integration is Integration.ERPNEXT
     assert set(app.handlers) == {
         EventType.CUSTOMER_UPSERTED,
         EventType.INVOICE_ISSUED,
         EventType.PAYMENT_SUCCEEDED,
+        EventType.REFUND_SUCCEEDED,
         EventType.INVOICE_EXPIRED,
         EventType.SUBSCRIPTION_CANCELLED,
     }
@@ -238,3 +285,151 @@ def test_build_wires_five_handlers_and_closes_the_client(settings: ErpnextSyncSe
 def test_the_sandbox_seeds_the_custom_fields_the_client_sets_up() -> None:
     seeded = {(f["dt"], f["fieldname"], bool(f.get("unique"))) for f in SANDBOX_FIELDS}
     assert seeded == {(spec.dt, spec.fieldname, spec.unique) for spec in CUSTOM_FIELDS}
+
+
+# ---------------------------------------------------------------- refunds
+def booked(erpnext: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The original invoice and its payment entry, as they stand."""
+    (invoice,) = [i for i in docs(erpnext, "Sales Invoice") if not i.get("is_return")]
+    (entry,) = [e for e in docs(erpnext, "Payment Entry") if e["payment_type"] == "Receive"]
+    return invoice, entry
+
+
+def refunds(erpnext: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    notes = [i for i in docs(erpnext, "Sales Invoice") if i.get("is_return")]
+    pays = [e for e in docs(erpnext, "Payment Entry") if e["payment_type"] == "Pay"]
+    return notes, pays
+
+
+def unchanged(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Equal but for what ERPNext itself recomputes on the invoice when a credit note is issued."""
+    ignored = {"status", "modified"}
+    return {k: v for k, v in before.items() if k not in ignored} == {
+        k: v for k, v in after.items() if k not in ignored
+    }
+
+
+async def test_a_full_refund_is_a_credit_note_paid_out_and_the_originals_stay_as_booked(
+    erpnext: str, handlers: ErpnextHandlers, ctx: RecordingContext
+) -> None:
+    await deliver_flow(handlers, ctx)
+    invoice_before, payment_before = booked(erpnext)
+    await handlers.on_refund_succeeded(ev.refund(), ctx)
+    (note,), (pay,) = refunds(erpnext)
+    assert (note["is_return"], note["return_against"], note["docstatus"], note["customer"]) == (
+        1,
+        invoice_before["name"],
+        1,
+        "Toko Budi",
+    )
+    assert (note["grand_total"], note["outstanding_amount"], note["status"]) == (-150000, 0, "Return")
+    assert (note["custom_xendit_refund_id"], note["posting_date"], note["posting_time"]) == (
+        "rfd_1",
+        "2025-11-05",
+        "11:00:00",
+    )
+    assert [(r["item_code"], r["qty"], r["rate"], r["sales_invoice_item"]) for r in note["items"]] == [
+        ("PLAN-PRO", -1, 150000, invoice_before["items"][0]["name"])
+    ]
+    assert (pay["party"], pay["paid_from"], pay["paid_to"], pay["paid_amount"], pay["docstatus"]) == (
+        "Toko Budi",
+        "Xendit - LV",
+        "Debtors - LV",
+        150000,
+        1,
+    )
+    assert (pay["reference_no"], pay["custom_xendit_refund_id"], pay["unallocated_amount"]) == (
+        "rfd_1",
+        "rfd_1",
+        0,
+    )
+    assert [(r["reference_name"], r["allocated_amount"]) for r in pay["references"]] == [
+        (note["name"], -150000)
+    ]
+    invoice_after, payment_after = booked(erpnext)
+    assert (invoice_after["status"], invoice_after["outstanding_amount"]) == ("Credit Note Issued", 0)
+    assert unchanged(invoice_before, invoice_after)
+    assert payment_after == payment_before
+
+
+async def test_a_partial_refund_returns_one_line_of_the_refunded_amount(
+    erpnext: str, handlers: ErpnextHandlers, ctx: RecordingContext
+) -> None:
+    await deliver_flow(handlers, ctx)
+    await handlers.on_refund_succeeded(ev.refund(amount="40000.50", reason=None), ctx)
+    (note,), (pay,) = refunds(erpnext)
+    assert [(r["qty"], r["rate"], r["amount"]) for r in note["items"]] == [
+        (-1, Decimal("40000.5"), Decimal("-40000.5"))
+    ]
+    assert note["items"][0]["description"] == "Refund rfd_1 of Xendit payment pay_1"
+    assert (note["grand_total"], note["status"]) == (Decimal("-40000.5"), "Return")
+    assert [r["allocated_amount"] for r in pay["references"]] == [Decimal("-40000.5")]
+    invoice, _ = booked(erpnext)
+    assert (invoice["status"], invoice["outstanding_amount"]) == ("Credit Note Issued", 0)
+
+
+async def test_a_redelivered_refund_books_one_credit_note_and_one_pay_entry(
+    erpnext: str, handlers: ErpnextHandlers, ctx: RecordingContext
+) -> None:
+    await deliver_flow(handlers, ctx)
+    for doctype in ("Sales Invoice", "Payment Entry"):  # each write lands, its answer is lost
+        fault(erpnext, kind="commit_then_fail", method="POST", path=f"/api/resource/{doctype}", count=1)
+    await handlers.on_refund_succeeded(ev.refund(), ctx)
+    assert fired(erpnext) == [1, 1]
+    for _ in range(2):
+        await handlers.on_refund_succeeded(ev.refund(), ctx)
+    notes, pays = refunds(erpnext)
+    assert [(n["custom_xendit_refund_id"], n["docstatus"]) for n in notes] == [("rfd_1", 1)]
+    assert [(p["custom_xendit_refund_id"], p["docstatus"]) for p in pays] == [("rfd_1", 1)]
+
+
+async def test_two_partial_refunds_of_a_multi_unit_line_are_two_credit_notes(
+    erpnext: str, handlers: ErpnextHandlers, ctx: RecordingContext
+) -> None:
+    lines = [{"item_code": "PLAN-PRO", "description": "Pro seats", "quantity": 3, "unit_amount": "50000"}]
+    await handlers.on_customer_upserted(ev.customer(), ctx)
+    await handlers.on_invoice_issued(ev.invoice(lines=lines), ctx)
+    await handlers.on_payment_succeeded(ev.payment(), ctx)
+    await handlers.on_refund_succeeded(ev.refund("rfd_1", amount="100000"), ctx)
+    await handlers.on_refund_succeeded(ev.refund("rfd_2", amount="30000"), ctx)
+    notes, pays = refunds(erpnext)
+    rows = sorted((n["custom_xendit_refund_id"], n["items"][0]["qty"], n["items"][0]["rate"]) for n in notes)
+    assert rows == [("rfd_1", -2, 50000), ("rfd_2", -1, 30000)]
+    assert sorted(p["paid_amount"] for p in pays) == [30000, 100000]
+
+
+async def test_a_refund_before_its_invoice_or_payment_is_retried(
+    erpnext: str, handlers: ErpnextHandlers, ctx: RecordingContext
+) -> None:
+    await handlers.on_customer_upserted(ev.customer(), ctx)
+    with pytest.raises(RetryableError, match="no Sales Invoice for inv_1"):
+        await handlers.on_refund_succeeded(ev.refund(), ctx)
+    await handlers.on_invoice_issued(ev.invoice(), ctx)
+    with pytest.raises(RetryableError, match="no Payment Entry for payment pay_1"):
+        await handlers.on_refund_succeeded(ev.refund(), ctx)
+    assert refunds(erpnext) == ([], [])
+    await handlers.on_payment_succeeded(ev.payment(), ctx)
+    await handlers.on_refund_succeeded(ev.refund(), ctx)
+    notes, pays = refunds(erpnext)
+    assert (len(notes), len(pays)) == (1, 1)
+
+
+async def test_a_second_partial_refund_of_a_single_unit_line_is_a_standalone_credit_note(
+    erpnext: str, handlers: ErpnextHandlers, ctx: RecordingContext
+) -> None:
+    await deliver_flow(handlers, ctx)
+    await handlers.on_refund_succeeded(ev.refund("rfd_1", amount="100000"), ctx)
+    await handlers.on_refund_succeeded(ev.refund("rfd_2", amount="50000"), ctx)
+    notes, pays = refunds(erpnext)
+    invoice, _ = booked(erpnext)
+    by_refund = {n["custom_xendit_refund_id"]: n for n in notes}
+    assert by_refund["rfd_1"]["return_against"] == invoice["name"]
+    assert "return_against" not in by_refund["rfd_2"]  # ERPNext has no unit of the line left to return
+    assert f"(Sales Invoice {invoice['name']})" in by_refund["rfd_2"]["remarks"]
+    assert [
+        (n["grand_total"], n["outstanding_amount"]) for n in (by_refund["rfd_1"], by_refund["rfd_2"])
+    ] == [
+        (-100000, 0),
+        (-50000, 0),
+    ]
+    assert sorted(p["paid_amount"] for p in pays) == [50000, 100000]

@@ -22,6 +22,9 @@ PLAN_EXISTS = "A plan with this identifier already exists in our system."
 INVOICE_EXISTS = "The external ID for this invoice already exists in our system."
 LINE_ITEM_EXISTS = "The external ID for this line item already exists in our system."
 TAKEN = "has already been taken"
+#: Refund amount checks: the sandbox's own texts (the rule follows the docs, no recording shows the words).
+REFUND_NOT_POSITIVE = "must be greater than 0"
+REFUND_ABOVE_INVOICE = "cannot be greater than the invoice total"
 NAME_TAKEN = "Has already been taken."
 
 

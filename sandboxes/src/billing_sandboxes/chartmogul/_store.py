@@ -361,9 +361,10 @@ class Store:
                     errors.setdefault("line_items.external_id", b.LINE_ITEM_EXISTS)
                 seen.add(ext)
         transactions = raw.get("transactions") or []
+        total = sum(_int(line.get("amount_in_cents")) or 0 for line in lines if isinstance(line, dict))
         for txn in transactions if isinstance(transactions, list) else []:
             txn = txn if isinstance(txn, dict) else {}
-            for key, message in self._transaction_errors(ds_uuid, txn).items():
+            for key, message in self._transaction_errors(ds_uuid, txn, total).items():
                 errors.setdefault(f"transactions.{key}", message)
         return errors
 
@@ -402,7 +403,8 @@ class Store:
                 errors["cancelled_at"] = "is not a valid date"
         return errors
 
-    def _transaction_errors(self, ds_uuid: str, txn: dict[str, Any]) -> dict[str, str]:
+    def _transaction_errors(self, ds_uuid: str, txn: dict[str, Any], invoice_total: int) -> dict[str, str]:
+        """``invoice_total``: the sum of the invoice's line item amounts, the most a refund can be."""
         errors: dict[str, str] = {}
         if txn.get("type") not in ("payment", "refund"):
             errors["type"] = "must be payment or refund"
@@ -413,6 +415,14 @@ class Store:
         for name in ("amount_in_cents", "transaction_fees_in_cents"):
             if txn.get(name) is not None and _int(txn[name]) is None:
                 errors[name] = "is not a number"
+        amount = _int(txn.get("amount_in_cents"))
+        if txn.get("type") == "refund" and amount is not None and "amount_in_cents" not in errors:
+            # Refunds are positive amounts (ChartMogul's refunds guide) and cannot exceed the
+            # invoice; these two texts are the sandbox's own, no recording shows ChartMogul's.
+            if amount <= 0:
+                errors["amount_in_cents"] = b.REFUND_NOT_POSITIVE
+            elif amount > invoice_total:
+                errors["amount_in_cents"] = b.REFUND_ABOVE_INVOICE
         ext = _text(txn.get("external_id"))
         if ext is not None and (ds_uuid, ext) in self._transaction_ids:
             errors["external_id"] = b.TAKEN
@@ -509,7 +519,8 @@ class Store:
         invoice = self.invoices.get(inv_uuid)
         if invoice is None:
             raise ApiError(404, b.not_found("Invoice"))
-        errors = self._transaction_errors(invoice.data_source_uuid, body)
+        total = sum(int(item["amount_in_cents"]) for item in invoice.line_items)
+        errors = self._transaction_errors(invoice.data_source_uuid, body, total)
         if errors:
             raise ApiError(422, b.invalid(errors))
         txn = self._store_transaction(invoice.data_source_uuid, body)

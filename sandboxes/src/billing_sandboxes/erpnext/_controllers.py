@@ -2,9 +2,11 @@
 
 * Customer: named after ``customer_name``; a clash renames to ``"<name> - <n>"`` with an alert, never 409.
 * Sales Invoice: items priced from the request, totals, rounding, outstanding and status; posting
-  date forced to today unless ``set_posting_time``; due date not before posting date.
-* Payment Entry: party, accounts, bank reference, references validated against submitted invoices of
-  the same customer with enough outstanding; submit/cancel move the invoices' outstanding.
+  date forced to today unless ``set_posting_time``; due date not before posting date; credit notes
+  (``is_return``) checked against the invoice they return (``_invoices``).
+* Payment Entry: ``Receive`` from or ``Pay`` to a party, accounts, bank reference, references
+  validated against submitted invoices of the same customer with enough outstanding (negative for a
+  credit note paid out); submit/cancel move the invoices' outstanding.
 * Custom Field: ``custom_`` fieldname from the label, named ``"<DocType>-<fieldname>"``.
 """
 
@@ -16,6 +18,13 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from billing_sandboxes.erpnext._errors import FrappeError, plain_message
+from billing_sandboxes.erpnext._invoices import (
+    apply_return,
+    invoice_total,
+    opening_outstanding,
+    refresh_status,
+    validate_return,
+)
 from billing_sandboxes.erpnext._meta import DOCTYPES, DocTypeMeta
 
 if TYPE_CHECKING:
@@ -147,6 +156,7 @@ class SalesInvoiceController(Controller):
         doc.setdefault("price_list_currency", doc["currency"])
         doc.setdefault("is_pos", 0)
         doc.setdefault("is_return", 0)
+        doc.setdefault("update_outstanding_for_self", 1)  # the v15 field's default
         doc.setdefault("disable_rounded_total", 0)
         if doc.get("customer") and self.store.exists("Customer", doc["customer"]):
             doc["customer_name"] = self.store.raw("Customer", doc["customer"]).get("customer_name")
@@ -175,7 +185,7 @@ class SalesInvoiceController(Controller):
         else:
             doc["rounded_total"] = money(total.quantize(Decimal(1), rounding=ROUND_HALF_UP))
             doc["rounding_adjustment"] = doc["rounded_total"] - doc["grand_total"]
-        doc["outstanding_amount"] = invoice_total(doc)
+        doc["outstanding_amount"] = opening_outstanding(doc)
 
     def validate(self, doc: Doc) -> None:
         if str(doc.get("due_date")) < str(doc.get("posting_date")):
@@ -187,34 +197,27 @@ class SalesInvoiceController(Controller):
                 f"Party Account {account['name']} currency ({account.get('account_currency')}) and document "
                 f"currency ({doc.get('currency')}) should be same",
             )
+        if doc.get("is_return"):
+            validate_return(self.store, doc)
+
+    def on_submit(self, doc: Doc) -> None:
+        apply_return(self.store, doc, sign=1)
 
     def on_cancel(self, doc: Doc) -> None:
         self.check_links(doc)
+        apply_return(self.store, doc, sign=-1)
 
     def set_status(self, doc: Doc) -> None:
-        doc["status"] = invoice_status(doc, self.store.today().isoformat())
+        refresh_status(self.store, doc)
 
 
-def invoice_total(doc: Doc) -> Decimal:
-    """What the customer owes: the rounded total unless rounding is disabled."""
-    rounded = _num(doc.get("rounded_total"))
-    return rounded if rounded and not doc.get("disable_rounded_total") else _num(doc.get("grand_total"))
+def _party_account_field(doc: Doc) -> str | None:
+    """The receivable side: ``paid_from`` when receiving from a customer, ``paid_to`` when paying one."""
+    return {"Receive": "paid_from", "Pay": "paid_to"}.get(str(doc.get("payment_type")))
 
 
-def invoice_status(doc: Doc, today: str) -> str:
-    """ERPNext's Sales Invoice status for the states we produce."""
-    if doc["docstatus"] == 0:
-        return "Draft"
-    if doc["docstatus"] == 2:
-        return "Cancelled"
-    outstanding = _num(doc.get("outstanding_amount"))
-    if outstanding <= 0:
-        return "Paid"
-    if str(doc.get("due_date")) < today:
-        return "Overdue"
-    if outstanding < invoice_total(doc):
-        return "Partly Paid"
-    return "Unpaid"
+def _bank_account_field(doc: Doc) -> str:
+    return "paid_from" if doc.get("payment_type") == "Pay" else "paid_to"
 
 
 class PaymentEntryController(Controller):
@@ -228,8 +231,9 @@ class PaymentEntryController(Controller):
         party = str(doc.get("party") or "")
         if doc.get("party_type") == "Customer" and self.store.exists("Customer", party):
             doc["party_name"] = self.store.raw("Customer", party).get("customer_name")
-        if doc.get("payment_type") == "Receive":
-            doc["paid_from"] = doc.get("paid_from") or company["default_receivable_account"]
+        party_field = _party_account_field(doc)
+        if party_field:  # the party's receivable account, as get_party_account finds it
+            doc[party_field] = doc.get(party_field) or company["default_receivable_account"]
         for side in ("paid_from", "paid_to"):
             account = self.store.docs["Account"].get(doc.get(side) or "")
             if account is not None:
@@ -249,14 +253,30 @@ class PaymentEntryController(Controller):
                 ref["exchange_rate"] = invoice.get("conversion_rate") or Decimal(1)
         for row in doc.get("deductions") or []:
             row["amount"] = money(_num(row.get("amount")))
-        allocated = sum((_num(ref["allocated_amount"]) for ref in doc.get("references") or []), Decimal(0))
+        self._set_amounts(doc)
+
+    @staticmethod
+    def _set_amounts(doc: Doc) -> None:
+        """v15 ``set_total_allocated_amount``/``set_unallocated_amount``/``set_difference_amount``,
+        single currency: allocations to credit notes are negative, the total is their absolute sum."""
+        references = doc.get("references") or []
+        allocated = abs(sum((_num(ref["allocated_amount"]) for ref in references), Decimal(0)))
         deductions = sum((row["amount"] for row in doc.get("deductions") or []), Decimal(0))
-        received = doc["received_amount"]
-        # ERPNext set_unallocated_amount / set_difference_amount, single currency, Receive side.
-        unallocated = received + deductions - allocated if allocated < received + deductions else Decimal(0)
+        paid, received = doc["paid_amount"], doc["received_amount"]
+        unallocated = Decimal(0)
+        if doc.get("payment_type") == "Receive":
+            if allocated < received + deductions:
+                unallocated = received + deductions - allocated
+            difference = allocated + unallocated - received - deductions
+        elif doc.get("payment_type") == "Pay":
+            if allocated < paid - deductions:
+                unallocated = paid - deductions - allocated
+            difference = paid - (allocated + unallocated) - deductions
+        else:
+            difference = paid - received - deductions
         doc["total_allocated_amount"] = allocated
         doc["unallocated_amount"] = unallocated
-        doc["difference_amount"] = allocated + unallocated - received - deductions
+        doc["difference_amount"] = difference
 
     def validate(self, doc: Doc) -> None:
         payment_type = doc.get("payment_type")
@@ -273,25 +293,29 @@ class PaymentEntryController(Controller):
                 raise FrappeError("ValidationError", "Party is mandatory")
             if not self.store.exists(doc["party_type"], doc["party"]):
                 raise FrappeError("LinkValidationError", f"Could not find Party: {doc['party']}")
-        paid_to = self.store.docs["Account"].get(doc.get("paid_to") or "")
-        bank_or_cash = paid_to is None or paid_to.get("account_type") in ("Bank", "Cash")
-        if payment_type == "Receive" and not bank_or_cash:
-            message = f"Account Type for {doc['paid_to']} must be 'Bank' or 'Cash'"
+        bank_field = _bank_account_field(doc)
+        bank = self.store.docs["Account"].get(doc.get(bank_field) or "")
+        bank_or_cash = bank is None or bank.get("account_type") in ("Bank", "Cash")
+        if payment_type in ("Receive", "Pay") and not bank_or_cash:
+            message = f"Account Type for {doc[bank_field]} must be 'Bank' or 'Cash'"
             raise FrappeError("ValidationError", message)
         for field, label in (("paid_amount", "Paid Amount"), ("received_amount", "Received Amount")):
             if not doc.get(field):
                 raise FrappeError("ValidationError", f"{label} is mandatory")
-        is_bank = paid_to is not None and paid_to.get("account_type") == "Bank"
+        self._validate_references(doc)
+        is_bank = bank is not None and bank.get("account_type") == "Bank"
         if is_bank and not (doc.get("reference_no") and doc.get("reference_date")):
             raise FrappeError(
                 "ValidationError", "Reference No and Reference Date is mandatory for Bank transaction"
             )
-        self._validate_references(doc)
+        self._validate_allocations(doc)
         if doc["docstatus"] == 1 and doc["difference_amount"] != 0:
             raise FrappeError("ValidationError", "Difference Amount must be zero")
 
     def _validate_references(self, doc: Doc) -> None:
+        """v15 ``validate_reference_documents`` and ``validate_duplicate_entry``."""
         seen: set[tuple[str, str]] = set()
+        party_account = doc.get(_party_account_field(doc) or "paid_from")
         for idx, ref in enumerate(doc.get("references") or [], start=1):
             dt, dn = ref.get("reference_doctype"), ref.get("reference_name")
             if (dt, dn) in seen:
@@ -310,13 +334,30 @@ class PaymentEntryController(Controller):
                     "ValidationError",
                     f"{dt} {dn} is not associated with {doc.get('party_type')} {doc.get('party')}",
                 )
-            if invoice.get("debit_to") != doc.get("paid_from"):
+            if invoice.get("debit_to") != party_account:
                 raise FrappeError(
                     "ValidationError",
-                    f"Party Account {doc.get('paid_from')} does not match "
-                    f"{invoice.get('debit_to')} of {dt} {dn}",
+                    f"Party Account {party_account} does not match {invoice.get('debit_to')} of {dt} {dn}",
                 )
-            if _num(ref["allocated_amount"]) > _num(invoice.get("outstanding_amount")):
+
+    def _validate_allocations(self, doc: Doc) -> None:
+        """v15 ``validate_payment_type_with_outstanding`` and ``validate_allocated_amount``: a positive
+        allocation up to a positive outstanding, a negative one (paying out a credit note) down to a
+        negative outstanding, nothing to a document with none left."""
+        references = doc.get("references") or []
+        total = sum((_num(ref["allocated_amount"]) for ref in references), Decimal(0))
+        if total < 0 and doc.get("party_type") == "Customer" and doc.get("payment_type") == "Receive":
+            raise FrappeError("ValidationError", "Cannot receive from customer against negative outstanding")
+        for idx, ref in enumerate(references, start=1):
+            allocated = _num(ref["allocated_amount"])
+            if not allocated:
+                continue
+            invoice = self.store.raw("Sales Invoice", ref["reference_name"])
+            outstanding = _num(invoice.get("outstanding_amount"))
+            if not outstanding:
+                message = f"{ref['reference_doctype']} {ref['reference_name']} has already been fully paid."
+                raise FrappeError("ValidationError", message)
+            if (allocated > 0 and allocated > outstanding) or (allocated < 0 and allocated < outstanding):
                 message = f"Row #{idx}: Allocated Amount cannot be greater than outstanding amount."
                 raise FrappeError("ValidationError", message)
 
@@ -331,7 +372,7 @@ class PaymentEntryController(Controller):
             invoice = self.store.raw("Sales Invoice", ref["reference_name"])
             allocated = sign * _num(ref["allocated_amount"])
             invoice["outstanding_amount"] = _num(invoice["outstanding_amount"]) + allocated
-            invoice["status"] = invoice_status(invoice, self.store.today().isoformat())
+            refresh_status(self.store, invoice)
             self.store.stamp(invoice)
 
     def set_status(self, doc: Doc) -> None:

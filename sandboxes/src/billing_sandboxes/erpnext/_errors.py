@@ -21,6 +21,7 @@ STATUS: dict[str, int] = {
     "MandatoryError": 417,
     "LinkValidationError": 417,
     "LinkExistsError": 417,
+    "StockOverReturnError": 417,  # erpnext.controllers.sales_and_purchase_return, a ValidationError
     "UniqueValidationError": 417,
     "TimestampMismatchError": 417,
     "UpdateAfterSubmitError": 417,

@@ -91,6 +91,7 @@ DOCTYPES: dict[str, DocTypeMeta] = {
                 Link("company", "Company", "Company"),
                 Link("currency", "Currency", "Currency"),
                 Link("debit_to", "Debit To", "Account"),
+                Link("return_against", "Return Against", "Sales Invoice"),
             ),
             tables={"items": _SI_ITEM},
             numbers=frozenset(
@@ -106,7 +107,15 @@ DOCTYPES: dict[str, DocTypeMeta] = {
                     "total_qty",
                 }
             ),
-            checks=frozenset({"set_posting_time", "disable_rounded_total", "is_pos", "is_return"}),
+            checks=frozenset(
+                {
+                    "set_posting_time",
+                    "disable_rounded_total",
+                    "is_pos",
+                    "is_return",
+                    "update_outstanding_for_self",
+                }
+            ),
             allow_on_submit=frozenset({"remarks"}),
         ),
         DocTypeMeta(

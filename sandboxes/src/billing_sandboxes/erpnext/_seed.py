@@ -16,12 +16,14 @@ CUSTOM_FIELDS: tuple[dict[str, Any], ...] = (
     {"dt": "Sales Invoice", "fieldname": "custom_lovia_invoice_id", "label": "Lovia Invoice ID", "unique": 1},
     {"dt": "Sales Invoice", "fieldname": "custom_lovia_subscription_id", "label": "Lovia Subscription ID"},
     {"dt": "Sales Invoice", "fieldname": "custom_xendit_invoice_id", "label": "Xendit Invoice ID"},
+    {"dt": "Sales Invoice", "fieldname": "custom_xendit_refund_id", "label": "Xendit Refund ID", "unique": 1},
     {
         "dt": "Payment Entry",
         "fieldname": "custom_xendit_payment_id",
         "label": "Xendit Payment ID",
         "unique": 1,
     },
+    {"dt": "Payment Entry", "fieldname": "custom_xendit_refund_id", "label": "Xendit Refund ID", "unique": 1},
 )
 
 DEFAULT_ITEMS = ("PLAN-STARTER", "PLAN-PRO", "PLAN-BUSINESS")

@@ -17,6 +17,7 @@ from lovia_billing import (
     InvoiceIssued,
     PaymentSucceeded,
     PermanentError,
+    RefundSucceeded,
     RetryableError,
     SubscriptionCancelled,
 )
@@ -56,6 +57,7 @@ class ChartmogulHandlers:
             EventType.PAYMENT_SUCCEEDED: self.on_payment_succeeded,
             EventType.INVOICE_EXPIRED: self.on_invoice_expired,
             EventType.SUBSCRIPTION_CANCELLED: self.on_subscription_cancelled,
+            EventType.REFUND_SUCCEEDED: self.on_refund_succeeded,
         }
 
     # --- customer.upserted -------------------------------------------------------------------
@@ -119,11 +121,33 @@ class ChartmogulHandlers:
         transaction = mapping.expiry_transaction(event)
         await self._add_transaction(event.customer_id, event.invoice_id, transaction, ctx)
 
+    async def on_refund_succeeded(self, event: RefundSucceeded, ctx: HandlerContext) -> None:
+        """A refund transaction on the invoice, once the refunded payment is there: ChartMogul's
+        cash flow then shows the money coming in before it goes back out."""
+        transaction = mapping.refund_transaction(event)
+        await self._add_transaction(
+            event.customer_id, event.invoice_id, transaction, ctx, after=event.payment_id
+        )
+
     async def _add_transaction(
-        self, customer_id: str, invoice_id: str, transaction: NewTransaction, ctx: HandlerContext
+        self,
+        customer_id: str,
+        invoice_id: str,
+        transaction: NewTransaction,
+        ctx: HandlerContext,
+        *,
+        after: str | None = None,
     ) -> None:
+        """Add ``transaction`` unless the invoice holds its external id; ``after``: the external id
+        of a transaction that must be on the invoice first (retryable until it is)."""
         invoice = await self._find_invoice(customer_id, invoice_id)
         if any(t.external_id == transaction.external_id for t in invoice.transactions):
+            return
+        if after is not None and not any(t.external_id == after for t in invoice.transactions):
+            raise RetryableError(
+                f"{transaction.type} {transaction.external_id}: transaction {after} of invoice "
+                f"{invoice_id} is not in ChartMogul yet"
+            )
             return
         try:
             stored = await self.client.add_transaction(invoice.uuid, transaction)

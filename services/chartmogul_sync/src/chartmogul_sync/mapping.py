@@ -9,7 +9,9 @@ Rules (docs/chartmogul.md explains why):
   every further plan is an add-on subscription ``<that id>:<plan>``, stable from invoice to invoice;
 * our service period ``end`` is the last day *included*; ChartMogul's ``service_period_end`` is the
   instant it ends, so we send the next midnight (UTC);
-* no service period → one-time line items (no MRR), because ChartMogul cannot spread them over time.
+* no service period → one-time line items (no MRR), because ChartMogul cannot spread them over time;
+* payments and refunds are transactions on the invoice, keyed on Xendit's payment and refund ids,
+  always with their amount (partial ones are simply smaller).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from lovia_billing import (
     InvoiceIssued,
     InvoiceLine,
     PaymentSucceeded,
+    RefundSucceeded,
     ServicePeriod,
     to_minor_units,
 )
@@ -67,7 +70,10 @@ def customer_update(event: CustomerUpserted) -> CustomerUpdate:
 
 
 def customer_from_invoice(event: InvoiceIssued, data_source_uuid: str) -> NewCustomer:
-    """A stand-in when the invoice arrives before its customer: the payer, by our customer id."""
+    """A stand-in when the invoice arrives before its customer: the payer, by our customer id.
+
+    The later ``customer.upserted`` finds it by that id and overwrites name, e-mail and company.
+    """
     return NewCustomer(
         data_source_uuid=data_source_uuid,
         external_id=event.customer_id,
@@ -178,6 +184,8 @@ def new_invoice(
 
 
 def payment_transaction(event: PaymentSucceeded) -> NewTransaction:
+    """Always with the amount paid: a partial payment is then just a smaller one (ChartMogul takes
+    a transaction without ``amount_in_cents`` for the invoice's full value)."""
     fees = to_minor_units(event.fees, event.currency) if event.fees > 0 else None
     return NewTransaction(
         type="payment",
@@ -187,6 +195,18 @@ def payment_transaction(event: PaymentSucceeded) -> NewTransaction:
         amount_in_cents=to_minor_units(event.amount, event.currency),
         transaction_fees_in_cents=fees,
         transaction_fees_currency=event.currency if fees is not None else None,
+    )
+
+
+def refund_transaction(event: RefundSucceeded) -> NewTransaction:
+    """A successful refund of what Xendit paid back, as a positive amount (ChartMogul's rule: the
+    type says it is money going out). Keyed on Xendit's refund id."""
+    return NewTransaction(
+        type="refund",
+        result="successful",
+        date=event.refunded_at,
+        external_id=event.refund_id,
+        amount_in_cents=to_minor_units(event.amount, event.currency),
     )
 
 

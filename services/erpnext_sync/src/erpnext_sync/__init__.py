@@ -1,1 +1,1 @@
-"""erpnext_sync: customers, submitted sales invoices and payment entries in ERPNext, exactly once."""
+"""erpnext_sync: customers, submitted sales invoices, payment entries and refunds in ERPNext, exactly once."""

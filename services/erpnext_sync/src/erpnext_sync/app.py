@@ -13,7 +13,8 @@ from lovia_billing.consumer import IntegrationApp
 
 def build(settings: ErpnextSyncSettings, client: ErpnextClient | None = None) -> IntegrationApp:
     """Handlers for ``customer.upserted``, ``invoice.issued``, ``payment.succeeded``,
-    ``invoice.expired`` and ``subscription.cancelled``; the client is closed with the consumer."""
+    ``refund.succeeded``, ``invoice.expired`` and ``subscription.cancelled``; the client is closed
+    with the consumer."""
     if client is None:
         client = ErpnextClient(
             settings.erpnext_base_url,

@@ -4,6 +4,11 @@ Every write is looked up first by the external id in its unique custom field; a 
 unique conflict is settled by re-reading (``ErpnextClient.insert_once``). A draft left behind by an
 earlier crash is submitted, not duplicated.
 
+An invoice whose customer has not arrived yet is booked for a stand-in Customer made from the
+invoice (the payer's e-mail), which ``customer.upserted`` completes later: the two events may come
+in either order. A refund is a credit note against the invoice plus a ``Pay`` entry from the Xendit
+account that pays it out; it waits (retryable) until the invoice and the refunded payment are booked.
+
 ``invoice.expired`` and ``subscription.cancelled`` change no amounts: the receivable stays open
 (Unpaid, then Overdue after its due date) and the invoice gets a comment saying what happened.
 A payment that arrives later (``after_expiry``) is still booked against it, and crediting or writing
@@ -23,6 +28,7 @@ from lovia_billing import (
     InvoiceIssued,
     PaymentSucceeded,
     PermanentError,
+    RefundSucceeded,
     RetryableError,
     SubscriptionCancelled,
 )
@@ -44,6 +50,7 @@ class ErpnextHandlers:
             EventType.PAYMENT_SUCCEEDED: self.on_payment_succeeded,
             EventType.INVOICE_EXPIRED: self.on_invoice_expired,
             EventType.SUBSCRIPTION_CANCELLED: self.on_subscription_cancelled,
+            EventType.REFUND_SUCCEEDED: self.on_refund_succeeded,
         }
 
     async def on_customer_upserted(self, event: CustomerUpserted, ctx: HandlerContext) -> None:
@@ -61,8 +68,11 @@ class ErpnextHandlers:
     async def on_invoice_issued(self, event: InvoiceIssued, ctx: HandlerContext) -> None:
         customer = await self.client.find_customer(event.customer_id)
         if customer is None:
-            # customer.upserted comes first in the same message group; it has not landed yet.
-            raise RetryableError(f"ERPNext has no Customer for {event.customer_id} yet")
+            # Lovia's backends may send the invoice before the customer: book it for a stand-in
+            # that customer.upserted completes, rather than hold the invoice (and its payment) back.
+            stand_in = mapping.customer_from_invoice(event, self.settings)
+            customer = await self.client.create_customer(stand_in)
+            ctx.logger.info("ERPNext stand-in Customer created", extra={"erpnext_name": customer.name})
         invoice = await self.client.find_sales_invoice(event.invoice_id)
         if invoice is None:
             document = mapping.sales_invoice_document(event, str(customer.name), self.settings)
@@ -97,6 +107,62 @@ class ErpnextHandlers:
         if entry.is_draft:
             entry = await self.client.submit_payment_entry(str(entry.name))
         ctx.logger.info("ERPNext Payment Entry submitted", extra={"erpnext_name": entry.name})
+
+    async def on_refund_succeeded(self, event: RefundSucceeded, ctx: HandlerContext) -> None:
+        """A credit note against the invoice, then the ``Pay`` entry that settles it; each found by
+        the refund id on redelivery. Neither the invoice nor its payment entries are touched."""
+        entry = await self.client.find_refund_entry(event.refund_id)
+        if entry is None:
+            credit_note = await self._credit_note_for(event, ctx)
+            if credit_note is None:
+                return
+            document = mapping.refund_entry_document(event, credit_note, self.settings)
+            entry = await self.client.create_refund_entry(document)
+        if entry.is_draft:
+            entry = await self.client.submit_payment_entry(str(entry.name))
+        ctx.logger.info("ERPNext refund Payment Entry submitted", extra={"erpnext_name": entry.name})
+
+    async def _credit_note_for(self, event: RefundSucceeded, ctx: HandlerContext) -> SalesInvoice | None:
+        """The submitted credit note of this refund, created if needed; None if someone cancelled it."""
+        found = await self.client.find_credit_note(event.refund_id)
+        if found is None:
+            invoice = await self._refundable_invoice(event)
+            earlier = await self.client.credit_notes_against(str(invoice.name))
+            returned = mapping.returned_quantities(invoice, earlier)
+            document = mapping.credit_note_document(event, invoice, self.settings, returned)
+            found = await self.client.create_credit_note(document)
+        if found.is_draft:
+            found = await self.client.submit_sales_invoice(str(found.name))
+        if found.is_cancelled:
+            ctx.logger.warning(
+                "ERPNext credit note was cancelled there; refund left unbooked", extra={"name": found.name}
+            )
+            return None
+        # The list row holds no child tables and the insert answer may be stale: read it whole.
+        return await self.client.get_sales_invoice(str(found.name))
+
+    async def _refundable_invoice(self, event: RefundSucceeded) -> SalesInvoice:
+        """The submitted invoice whose booked payment is refunded, read whole (with its rows)."""
+        invoice = await self._invoice_for(event.invoice_id)
+        if invoice.is_draft:
+            raise RetryableError(f"ERPNext Sales Invoice {invoice.name} is still a draft")
+        if invoice.is_cancelled:
+            raise PermanentError(
+                f"refund {event.refund_id}: ERPNext Sales Invoice {invoice.name} is cancelled, "
+                "a credit note cannot return it"
+            )
+        if invoice.currency and invoice.currency != event.currency:
+            raise PermanentError(
+                f"refund {event.refund_id} is in {event.currency}, "
+                f"Sales Invoice {invoice.name} in {invoice.currency}"
+            )
+        if await self.client.find_payment_entry(event.payment_id) is None:
+            # payment.succeeded comes first in the same group; after a redrive it may still be on its
+            # way. Money is not booked as going out before ERPNext has it coming in.
+            raise RetryableError(
+                f"ERPNext has no Payment Entry for payment {event.payment_id} (refund {event.refund_id}) yet"
+            )
+        return await self.client.get_sales_invoice(str(invoice.name))
 
     async def on_invoice_expired(self, event: InvoiceExpired, ctx: HandlerContext) -> None:
         invoice = await self._invoice_for(event.invoice_id)

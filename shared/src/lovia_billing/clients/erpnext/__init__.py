@@ -14,6 +14,7 @@ from lovia_billing.clients.erpnext._fields import (
     SUBSCRIPTION_ID_FIELD,
     XENDIT_INVOICE_ID_FIELD,
     XENDIT_PAYMENT_ID_FIELD,
+    XENDIT_REFUND_ID_FIELD,
     CustomFieldSpec,
     ensure_custom_fields,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "SUBSCRIPTION_ID_FIELD",
     "XENDIT_INVOICE_ID_FIELD",
     "XENDIT_PAYMENT_ID_FIELD",
+    "XENDIT_REFUND_ID_FIELD",
     "Comment",
     "CustomFieldSpec",
     "Customer",

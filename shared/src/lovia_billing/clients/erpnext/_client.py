@@ -28,6 +28,7 @@ from lovia_billing.clients.erpnext._fields import (
     INVOICE_ID_FIELD,
     SUBSCRIPTION_ID_FIELD,
     XENDIT_PAYMENT_ID_FIELD,
+    XENDIT_REFUND_ID_FIELD,
 )
 from lovia_billing.clients.erpnext._models import Comment, Customer, Document, PaymentEntry, SalesInvoice
 
@@ -226,6 +227,31 @@ class ErpnextClient(HttpClient):
 
     async def submit_payment_entry(self, name: str) -> PaymentEntry:
         return PaymentEntry.model_validate(await self.submit(PaymentEntry.DOCTYPE, name))
+
+    async def find_credit_note(self, refund_id: str) -> SalesInvoice | None:
+        """The return Sales Invoice booked for a Xendit refund (list row: no items)."""
+        return await self._find(SalesInvoice, XENDIT_REFUND_ID_FIELD, refund_id)
+
+    async def create_credit_note(self, credit_note: SalesInvoice) -> SalesInvoice:
+        doc = await self.insert_once(SalesInvoice.DOCTYPE, XENDIT_REFUND_ID_FIELD, credit_note.payload())
+        return SalesInvoice.model_validate(doc)
+
+    async def credit_notes_against(self, name: str) -> list[SalesInvoice]:
+        """The submitted credit notes that return Sales Invoice ``name``, each read whole (rows too)."""
+        rows = await self.get_list(
+            SalesInvoice.DOCTYPE,
+            filters=[["return_against", "=", name], ["is_return", "=", 1], ["docstatus", "=", 1]],
+            limit=0,
+        )
+        return [await self.get_sales_invoice(str(row["name"])) for row in rows]
+
+    async def find_refund_entry(self, refund_id: str) -> PaymentEntry | None:
+        """The ``Pay`` Payment Entry that paid a Xendit refund out."""
+        return await self._find(PaymentEntry, XENDIT_REFUND_ID_FIELD, refund_id)
+
+    async def create_refund_entry(self, entry: PaymentEntry) -> PaymentEntry:
+        doc = await self.insert_once(PaymentEntry.DOCTYPE, XENDIT_REFUND_ID_FIELD, entry.payload())
+        return PaymentEntry.model_validate(doc)
 
     async def comment_once(self, doctype: str, name: str, content: str, *, marker: str) -> Comment:
         """Add a comment to a document unless one containing ``marker`` is already there.

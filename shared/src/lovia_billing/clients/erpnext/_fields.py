@@ -20,6 +20,8 @@ INVOICE_ID_FIELD = "custom_lovia_invoice_id"
 SUBSCRIPTION_ID_FIELD = "custom_lovia_subscription_id"
 XENDIT_INVOICE_ID_FIELD = "custom_xendit_invoice_id"
 XENDIT_PAYMENT_ID_FIELD = "custom_xendit_payment_id"
+#: On the credit note (a return Sales Invoice) and on the Payment Entry that pays it out.
+XENDIT_REFUND_ID_FIELD = "custom_xendit_refund_id"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,13 @@ CUSTOM_FIELDS: tuple[CustomFieldSpec, ...] = (
     CustomFieldSpec("Sales Invoice", SUBSCRIPTION_ID_FIELD, "Lovia Subscription ID", INVOICE_ID_FIELD),
     CustomFieldSpec("Sales Invoice", XENDIT_INVOICE_ID_FIELD, "Xendit Invoice ID", SUBSCRIPTION_ID_FIELD),
     CustomFieldSpec(
+        "Sales Invoice", XENDIT_REFUND_ID_FIELD, "Xendit Refund ID", XENDIT_INVOICE_ID_FIELD, unique=True
+    ),
+    CustomFieldSpec(
         "Payment Entry", XENDIT_PAYMENT_ID_FIELD, "Xendit Payment ID", "reference_no", unique=True
+    ),
+    CustomFieldSpec(
+        "Payment Entry", XENDIT_REFUND_ID_FIELD, "Xendit Refund ID", XENDIT_PAYMENT_ID_FIELD, unique=True
     ),
 )
 

@@ -62,10 +62,13 @@ class Customer(Document):
 
 class SalesInvoiceItem(_Row):
     item_code: str
-    qty: Decimal
+    qty: Decimal = Field(description="negative on a credit note")
     rate: Decimal
     description: str | None = None
     amount: Decimal | None = None
+    #: The row's own name (read back; a credit note row names the original row it returns).
+    name: str | None = None
+    sales_invoice_item: str | None = None
 
 
 class SalesInvoice(Document):
@@ -82,9 +85,16 @@ class SalesInvoice(Document):
     disable_rounded_total: int | None = None
     remarks: str | None = None
     items: list[SalesInvoiceItem] = Field(default_factory=list)
+    #: A credit note: ``is_return`` 1, ``return_against`` the invoice it credits, and (v15)
+    #: ``update_outstanding_for_self`` 1 to carry its own negative outstanding until paid out.
+    is_return: int = 0
+    return_against: str | None = None
+    update_outstanding_for_self: int | None = None
+    debit_to: str | None = None
     custom_lovia_invoice_id: str | None = None
     custom_lovia_subscription_id: str | None = None
     custom_xendit_invoice_id: str | None = None
+    custom_xendit_refund_id: str | None = None
     grand_total: Decimal | None = None
     rounded_total: Decimal | None = None
     outstanding_amount: Decimal | None = None
@@ -94,7 +104,7 @@ class SalesInvoice(Document):
 class PaymentEntryReference(_Row):
     reference_doctype: str = "Sales Invoice"
     reference_name: str
-    allocated_amount: Decimal
+    allocated_amount: Decimal = Field(description="negative when paying out a credit note")
     outstanding_amount: Decimal | None = None
 
 
@@ -115,8 +125,10 @@ class PaymentEntry(Document):
     mode_of_payment: str | None = None
     party_type: str = "Customer"
     party: str
+    #: ``Receive``: the party's receivable → the bank; ``Pay``: the bank → the party's receivable.
+    #: ERPNext fills the party's side from the party when it is left out.
     paid_from: str | None = None
-    paid_to: str
+    paid_to: str | None = None
     paid_amount: Decimal
     received_amount: Decimal
     reference_no: str | None = None
@@ -125,6 +137,7 @@ class PaymentEntry(Document):
     references: list[PaymentEntryReference] = Field(default_factory=list)
     deductions: list[PaymentEntryDeduction] = Field(default_factory=list)
     custom_xendit_payment_id: str | None = None
+    custom_xendit_refund_id: str | None = None
     total_allocated_amount: Decimal | None = None
     unallocated_amount: Decimal | None = None
     difference_amount: Decimal | None = None
