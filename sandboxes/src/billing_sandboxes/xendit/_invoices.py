@@ -2,6 +2,9 @@
 
 Invoices are plain dicts shaped exactly like Xendit's JSON (money as ``Decimal``), kept in memory.
 A duplicate ``external_id`` is accepted and creates a second invoice, as Xendit does (ref §4).
+The channels offered follow the currency (IDR: Indonesian banks, e-wallets, QRIS...; PHP: GCASH,
+PAYMAYA, GRABPAY, 7ELEVEN, CEBUANA, DD_BPI...). ``callback_virtual_account_id`` binds a fixed VA:
+the invoice then offers only that account, and a payment into it pays the invoice.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from billing_sandboxes.xendit._channels import available
 from billing_sandboxes.xendit._clock import iso
 from billing_sandboxes.xendit._config import XenditSandboxConfig
 from billing_sandboxes.xendit._errors import XenditApiError, invoice_not_found, validation_error
@@ -22,10 +26,6 @@ CURRENCIES = ("IDR", "PHP", "USD", "THB", "VND", "MYR")
 STATUSES = ("PENDING", "PAID", "SETTLED", "EXPIRED")
 DEFAULT_DURATION = 86400
 MAX_DURATION = 31_536_000
-
-_BANKS = ("BCA", "BNI", "BRI", "MANDIRI", "PERMATA", "BSI")
-_RETAIL = ("ALFAMART", "INDOMARET")
-_EWALLETS = ("OVO", "DANA", "SHOPEEPAY", "LINKAJA")
 
 
 def _require_amount(value: Any, field: str) -> Decimal:
@@ -72,7 +72,21 @@ def _check_list(body: dict[str, Any], field: str, limit: int, required: tuple[st
     return items
 
 
-def _available_banks(amount: Decimal, merchant_name: str) -> list[dict[str, Any]]:
+def _available_banks(
+    amount: Decimal, currency: str, merchant_name: str, fixed_va: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    if fixed_va is not None:  # a bound fixed VA is the only bank account offered
+        return [
+            {
+                "bank_code": fixed_va["bank_code"],
+                "collection_type": "CALLBACK_VIRTUAL_ACCOUNT",
+                "transfer_amount": amount,
+                "bank_account_number": fixed_va["account_number"],
+                "bank_branch": "Virtual Account",
+                "account_holder_name": fixed_va["name"],
+                "identity_amount": 0,
+            }
+        ]
     return [
         {
             "bank_code": code,
@@ -82,12 +96,20 @@ def _available_banks(amount: Decimal, merchant_name: str) -> list[dict[str, Any]
             "account_holder_name": merchant_name.upper(),
             "identity_amount": 0,
         }
-        for code in _BANKS
+        for code in available(currency, "va")
     ]
 
 
-def build_invoice(body: dict[str, Any], config: XenditSandboxConfig, moment: datetime) -> Invoice:
-    """Validate a create request and return the new invoice object (``API_VALIDATION_ERROR`` otherwise)."""
+def build_invoice(
+    body: dict[str, Any],
+    config: XenditSandboxConfig,
+    moment: datetime,
+    fixed_va: dict[str, Any] | None = None,
+) -> Invoice:
+    """Validate a create request and return the new invoice object (``API_VALIDATION_ERROR`` otherwise).
+
+    ``fixed_va`` is the fixed VA named by ``callback_virtual_account_id`` (looked up by the caller).
+    """
     external_id = body.get("external_id")
     if not isinstance(external_id, str) or not external_id:
         raise validation_error("external_id is required")
@@ -120,12 +142,14 @@ def build_invoice(body: dict[str, Any], config: XenditSandboxConfig, moment: dat
         "amount": amount,
         "expiry_date": iso(moment + timedelta(seconds=int(duration))),
         "invoice_url": f"{config.checkout_base_url}/{invoice_id}",
-        "available_banks": _available_banks(amount, config.merchant_name),
-        "available_retail_outlets": [{"retail_outlet_name": name} for name in _RETAIL],
-        "available_ewallets": [{"ewallet_type": name} for name in _EWALLETS],
-        "available_qr_codes": [{"qr_code_type": "QRIS"}],
-        "available_direct_debits": [],
-        "available_paylaters": [],
+        "available_banks": _available_banks(amount, currency, config.merchant_name, fixed_va),
+        "available_retail_outlets": [{"retail_outlet_name": n} for n in available(currency, "retail")],
+        "available_ewallets": [{"ewallet_type": name} for name in available(currency, "ewallet")],
+        "available_qr_codes": [{"qr_code_type": name} for name in available(currency, "qr")],
+        "available_direct_debits": [
+            {"direct_debit_type": name} for name in available(currency, "direct_debit")
+        ],
+        "available_paylaters": [{"paylater_type": name} for name in available(currency, "paylater")],
         "should_exclude_credit_card": False,
         "should_send_email": bool(body.get("should_send_email", False)),
         "created": iso(moment),
@@ -145,6 +169,7 @@ def build_invoice(body: dict[str, Any], config: XenditSandboxConfig, moment: dat
         "metadata": _check_metadata(body.get("metadata")),
         "payment_methods": payment_methods,
         "should_authenticate_credit_card": body.get("should_authenticate_credit_card"),
+        "callback_virtual_account_id": None if fixed_va is None else fixed_va["id"],
     }
     invoice.update({key: value for key, value in optional.items() if value is not None})
     return invoice
@@ -161,6 +186,11 @@ class InvoiceStore:
         with self._lock:
             self._invoices[invoice["id"]] = invoice
             return dict(invoice)
+
+    def find(self, invoice_id: str) -> Invoice | None:
+        with self._lock:
+            invoice = self._invoices.get(invoice_id)
+            return None if invoice is None else dict(invoice)
 
     def get(self, invoice_id: str) -> Invoice:
         with self._lock:
