@@ -19,6 +19,8 @@ from billing_sandboxes.xendit._channels import available
 from billing_sandboxes.xendit._clock import iso
 from billing_sandboxes.xendit._config import XenditSandboxConfig
 from billing_sandboxes.xendit._errors import XenditApiError, invoice_not_found, validation_error
+from billing_sandboxes.xendit._validate import amount as amount_of
+from billing_sandboxes.xendit._validate import metadata, optional_str
 
 Invoice = dict[str, Any]
 
@@ -26,37 +28,6 @@ CURRENCIES = ("IDR", "PHP", "USD", "THB", "VND", "MYR")
 STATUSES = ("PENDING", "PAID", "SETTLED", "EXPIRED")
 DEFAULT_DURATION = 86400
 MAX_DURATION = 31_536_000
-
-
-def _require_amount(value: Any, field: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise validation_error(f"{field} must be a number")
-    amount = Decimal(value)
-    if not amount.is_finite() or amount < 0:
-        raise validation_error(f"{field} must be a non-negative number")
-    return amount
-
-
-def _optional_str(body: dict[str, Any], field: str) -> str | None:
-    value = body.get(field)
-    if value is not None and not isinstance(value, str):
-        raise validation_error(f"{field} must be a string")
-    return value
-
-
-def _check_metadata(metadata: Any) -> dict[str, Any] | None:
-    if metadata is None:
-        return None
-    if not isinstance(metadata, dict):
-        raise validation_error("metadata must be an object")
-    if len(metadata) > 50:
-        raise validation_error("metadata can have at most 50 keys")
-    for key, value in metadata.items():
-        if len(key) > 40:
-            raise validation_error(f"metadata key {key[:40]}... is longer than 40 characters")
-        if isinstance(value, str) and len(value) > 500:
-            raise validation_error(f"metadata value of {key} is longer than 500 characters")
-    return metadata
 
 
 def _check_list(body: dict[str, Any], field: str, limit: int, required: tuple[str, ...]) -> list[Any] | None:
@@ -118,7 +89,7 @@ def build_invoice(
     currency = body.get("currency", "IDR")
     if currency not in CURRENCIES:
         raise validation_error(f"currency must be one of {', '.join(CURRENCIES)}")
-    amount = _require_amount(body["amount"], "amount")
+    amount = amount_of(body["amount"], positive=False)
     if currency == "IDR":
         amount = amount.to_integral_value(rounding=ROUND_DOWN)  # Xendit truncates IDR decimals
     if amount <= 0:
@@ -157,16 +128,16 @@ def build_invoice(
         "currency": currency,
     }
     optional = {
-        "payer_email": _optional_str(body, "payer_email"),
-        "description": _optional_str(body, "description"),
-        "success_redirect_url": _optional_str(body, "success_redirect_url"),
-        "failure_redirect_url": _optional_str(body, "failure_redirect_url"),
-        "locale": _optional_str(body, "locale"),
+        "payer_email": optional_str(body, "payer_email"),
+        "description": optional_str(body, "description"),
+        "success_redirect_url": optional_str(body, "success_redirect_url"),
+        "failure_redirect_url": optional_str(body, "failure_redirect_url"),
+        "locale": optional_str(body, "locale"),
         "customer": customer,
         "customer_notification_preference": body.get("customer_notification_preference"),
         "items": _check_list(body, "items", 75, ("name", "price", "quantity")),
         "fees": _check_list(body, "fees", 10, ("type", "value")),
-        "metadata": _check_metadata(body.get("metadata")),
+        "metadata": metadata(body.get("metadata")),
         "payment_methods": payment_methods,
         "should_authenticate_credit_card": body.get("should_authenticate_credit_card"),
         "callback_virtual_account_id": None if fixed_va is None else fixed_va["id"],
