@@ -64,7 +64,11 @@ def components(
     }
     sandbox_env = {
         "XENDIT_SANDBOX_SECRET_KEY": LOCAL_XENDIT_KEY,
-        "XENDIT_SANDBOX_CALLBACK_URL": url("ingest", 3005) + "/webhooks/xendit/invoice",
+        # Every product posts to <base>/<product> (invoice, fva, payment, recurring, ewallet, ...).
+        "XENDIT_SANDBOX_CALLBACK_BASE_URL": url("ingest", 3005) + "/webhooks/xendit",
+        # Xendit's test mode allows 60 requests a minute per endpoint (the sandbox's default); the
+        # local stack and the load/reliability runs built on it need more throughput than that.
+        "XENDIT_SANDBOX_RATE_LIMIT": "6000",
         "XENDIT_SANDBOX_CALLBACK_TOKEN": LOCAL_CALLBACK_TOKEN,
         "ERPNEXT_SANDBOX_API_KEY": LOCAL_ERPNEXT_KEY,
         "ERPNEXT_SANDBOX_API_SECRET": LOCAL_ERPNEXT_SECRET,

@@ -1,13 +1,17 @@
-"""Delivering invoice callbacks the way Xendit does (ref §5), with a log tests can read.
+"""Delivering every product's callbacks the way Xendit does (ref §5), with a log tests can read.
 
-* POST the flat body with ``x-callback-token`` and ``webhook-id`` (the same id on retries, duplicate
-  copies and manual resends of one event: it is the receiver's deduplication key).
+* POST the body (flat for invoices and fixed VAs, an ``{event, business_id, created, data}``
+  envelope for the newer products) to the product's URL (``XenditSandboxConfig.url_for``) with
+  ``x-callback-token`` and ``webhook-id`` (the same id on retries, duplicate copies and manual
+  resends of one event: it is the receiver's deduplication key).
 * Any 2xx is delivered. Another status or a connection error is retried on Xendit's schedule
   (+15 min, +45 min, +2 h, +3 h, +6 h, +12 h), compressed by ``time_scale``; then *failed*.
 * No answer within ``callback_timeout_seconds`` marks the delivery *timeout*, not retried; no URL
   configured marks it *url_not_set*, not retried. A manual resend is one attempt.
 * On request: ``duplicates`` extra copies, ``shuffle`` (a random delay before each first attempt),
   or ``hold`` (keep in an outbox until ``release`` sends them in a chosen order).
+* ``callbacks_enabled: false`` logs each attempt as *not_sent* (a missed callback); a manual
+  resend after re-enabling delivers it.
 """
 
 from __future__ import annotations
@@ -22,15 +26,32 @@ from typing import Any, Literal
 
 import httpx
 import msgspec
+from pydantic import BaseModel, ConfigDict, Field
 
-from billing_sandboxes.xendit._channels import callback_body
 from billing_sandboxes.xendit._clock import iso, now
 from billing_sandboxes.xendit._config import XenditSandboxConfig
 
-State = Literal["held", "pending", "delivered", "retrying", "failed", "timeout", "url_not_set"]
+State = Literal["held", "pending", "delivered", "retrying", "failed", "timeout", "url_not_set", "not_sent"]
 Order = Literal["fifo", "reverse", "shuffle"]
 
 _JSON = msgspec.json.Encoder(decimal_format="number")
+
+
+class DeliveryOptions(BaseModel):
+    """How the callbacks an action sends are delivered (defaults: the sandbox's config)."""
+
+    model_config = ConfigDict(extra="forbid")
+    duplicates: int | None = Field(default=None, ge=0, le=20, description="extra copies")
+    shuffle: bool | None = Field(default=None, description="random delay before each first attempt")
+    hold: bool = Field(default=False, description="keep in the outbox until /_sandbox/callbacks/release")
+
+
+DEFAULT_OPTIONS = DeliveryOptions()
+
+
+def envelope(event: str, data: dict[str, Any], business_id: str, **extra: Any) -> dict[str, Any]:
+    """The newer products' webhook body (``created`` is when Xendit sent it)."""
+    return {"event": event, "business_id": business_id, "created": iso(now()), **extra, "data": data}
 
 
 @dataclass
@@ -48,8 +69,10 @@ class Delivery:
 
     id: str
     webhook_id: str
-    invoice_id: str
-    status: str
+    product: str
+    event: str
+    object_id: str
+    invoice_id: str | None
     url: str | None
     body: dict[str, Any]
     copy: int = 0
@@ -85,27 +108,34 @@ class CallbackSender:
         self._deliveries.clear()
         self._held.clear()
 
-    def log(self, invoice_id: str | None = None) -> list[dict[str, Any]]:
-        return [d.as_json() for d in self._deliveries.values() if invoice_id in (None, d.invoice_id)]
+    def log(self, **match: str | None) -> list[dict[str, Any]]:
+        """Deliveries whose fields equal every non-None ``match`` (e.g. ``product="payment"``)."""
+        wanted = {key: value for key, value in match.items() if value is not None}
+        return [
+            d.as_json()
+            for d in self._deliveries.values()
+            if all(getattr(d, key) == value for key, value in wanted.items())
+        ]
 
     def emit(
         self,
-        invoice: dict[str, Any],
+        product: str,
+        body: dict[str, Any],
         *,
-        duplicates: int | None = None,
-        shuffle: bool | None = None,
-        hold: bool = False,
+        object_id: str,
+        event: str,
+        options: DeliveryOptions = DEFAULT_OPTIONS,
     ) -> list[Delivery]:
-        """Send the callback for ``invoice``'s current state (plus duplicate copies)."""
-        body = callback_body(invoice)
+        """Send ``body`` to ``product``'s URL as one event (plus duplicate copies)."""
         webhook_id = str(uuid.uuid4())
-        copies = 1 + (self.config.duplicates if duplicates is None else duplicates)
-        shuffle = self.config.shuffle if shuffle is None else shuffle
+        copies = 1 + (self.config.duplicates if options.duplicates is None else options.duplicates)
+        shuffle = self.config.shuffle if options.shuffle is None else options.shuffle
+        invoice_id = object_id if product == "invoice" else None
         created = []
         for copy in range(copies):
-            delivery = self._new(webhook_id, invoice["id"], invoice["status"], body, copy=copy)
+            delivery = self._new(webhook_id, product, event, object_id, invoice_id, body, copy=copy)
             created.append(delivery)
-            if hold:
+            if options.hold:
                 delivery.state = "held"
                 self._held.append(delivery)
             else:
@@ -130,20 +160,36 @@ class CallbackSender:
         original = self._deliveries.get(delivery_id)
         if original is None:
             return None
-        delivery = self._new(original.webhook_id, original.invoice_id, original.status, original.body)
+        delivery = self._new(
+            original.webhook_id,
+            original.product,
+            original.event,
+            original.object_id,
+            original.invoice_id,
+            original.body,
+        )
         delivery.resend_of = original.id
         self._spawn(self._run(delivery, delay=0.0, retries=False))
         return delivery
 
     def _new(
-        self, webhook_id: str, invoice_id: str, status: str, body: dict[str, Any], copy: int = 0
+        self,
+        webhook_id: str,
+        product: str,
+        event: str,
+        object_id: str,
+        invoice_id: str | None,
+        body: dict[str, Any],
+        copy: int = 0,
     ) -> Delivery:
         delivery = Delivery(
             id=f"cbd_{uuid.uuid4().hex[:20]}",
             webhook_id=webhook_id,
+            product=product,
+            event=event,
+            object_id=object_id,
             invoice_id=invoice_id,
-            status=status,
-            url=self.config.callback_url,
+            url=self.config.url_for(product),
             body=body,
             copy=copy,
         )
@@ -178,6 +224,9 @@ class CallbackSender:
 
     async def _attempt(self, delivery: Delivery) -> bool:
         """One POST; True when delivered. Sets the state the schedule continues from."""
+        if not self.config.callbacks_enabled:
+            delivery.state = "not_sent"
+            return False
         if delivery.url is None:
             delivery.state = "url_not_set"
             return False

@@ -48,6 +48,15 @@ def invoice_not_found(invoice_id: str) -> XenditApiError:
     return XenditApiError(404, "INVOICE_NOT_FOUND_ERROR", f"Invoice {invoice_id} not found")
 
 
+def not_found(what: str, object_id: str, code: str = "DATA_NOT_FOUND") -> XenditApiError:
+    """404 for an unknown id; Xendit's newer APIs say ``DATA_NOT_FOUND``, older ones their own code."""
+    return XenditApiError(404, code, f"{what} {object_id} not found. Please check your query again.")
+
+
+def conflict(code: str, message: str) -> XenditApiError:
+    return XenditApiError(409, code, message)
+
+
 def error_body(status: int) -> tuple[dict[str, Any], dict[str, str]]:
     """Xendit's body for ``status`` (the fault middleware's ``error_body`` factory)."""
     fallback = _SERVER_ERROR if status >= 500 else ("API_VALIDATION_ERROR", "Invalid request")

@@ -2,6 +2,9 @@
 
 Invoices are plain dicts shaped exactly like Xendit's JSON (money as ``Decimal``), kept in memory.
 A duplicate ``external_id`` is accepted and creates a second invoice, as Xendit does (ref §4).
+The channels offered follow the currency (IDR: Indonesian banks, e-wallets, QRIS...; PHP: GCASH,
+PAYMAYA, GRABPAY, 7ELEVEN, CEBUANA, DD_BPI...). ``callback_virtual_account_id`` binds a fixed VA:
+the invoice then offers only that account, and a payment into it pays the invoice.
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from billing_sandboxes.xendit._channels import available
 from billing_sandboxes.xendit._clock import iso
 from billing_sandboxes.xendit._config import XenditSandboxConfig
 from billing_sandboxes.xendit._errors import XenditApiError, invoice_not_found, validation_error
+from billing_sandboxes.xendit._validate import amount as amount_of
+from billing_sandboxes.xendit._validate import metadata, optional_str
 
 Invoice = dict[str, Any]
 
@@ -22,41 +28,6 @@ CURRENCIES = ("IDR", "PHP", "USD", "THB", "VND", "MYR")
 STATUSES = ("PENDING", "PAID", "SETTLED", "EXPIRED")
 DEFAULT_DURATION = 86400
 MAX_DURATION = 31_536_000
-
-_BANKS = ("BCA", "BNI", "BRI", "MANDIRI", "PERMATA", "BSI")
-_RETAIL = ("ALFAMART", "INDOMARET")
-_EWALLETS = ("OVO", "DANA", "SHOPEEPAY", "LINKAJA")
-
-
-def _require_amount(value: Any, field: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise validation_error(f"{field} must be a number")
-    amount = Decimal(value)
-    if not amount.is_finite() or amount < 0:
-        raise validation_error(f"{field} must be a non-negative number")
-    return amount
-
-
-def _optional_str(body: dict[str, Any], field: str) -> str | None:
-    value = body.get(field)
-    if value is not None and not isinstance(value, str):
-        raise validation_error(f"{field} must be a string")
-    return value
-
-
-def _check_metadata(metadata: Any) -> dict[str, Any] | None:
-    if metadata is None:
-        return None
-    if not isinstance(metadata, dict):
-        raise validation_error("metadata must be an object")
-    if len(metadata) > 50:
-        raise validation_error("metadata can have at most 50 keys")
-    for key, value in metadata.items():
-        if len(key) > 40:
-            raise validation_error(f"metadata key {key[:40]}... is longer than 40 characters")
-        if isinstance(value, str) and len(value) > 500:
-            raise validation_error(f"metadata value of {key} is longer than 500 characters")
-    return metadata
 
 
 def _check_list(body: dict[str, Any], field: str, limit: int, required: tuple[str, ...]) -> list[Any] | None:
@@ -72,7 +43,21 @@ def _check_list(body: dict[str, Any], field: str, limit: int, required: tuple[st
     return items
 
 
-def _available_banks(amount: Decimal, merchant_name: str) -> list[dict[str, Any]]:
+def _available_banks(
+    amount: Decimal, currency: str, merchant_name: str, fixed_va: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    if fixed_va is not None:  # a bound fixed VA is the only bank account offered
+        return [
+            {
+                "bank_code": fixed_va["bank_code"],
+                "collection_type": "CALLBACK_VIRTUAL_ACCOUNT",
+                "transfer_amount": amount,
+                "bank_account_number": fixed_va["account_number"],
+                "bank_branch": "Virtual Account",
+                "account_holder_name": fixed_va["name"],
+                "identity_amount": 0,
+            }
+        ]
     return [
         {
             "bank_code": code,
@@ -82,12 +67,20 @@ def _available_banks(amount: Decimal, merchant_name: str) -> list[dict[str, Any]
             "account_holder_name": merchant_name.upper(),
             "identity_amount": 0,
         }
-        for code in _BANKS
+        for code in available(currency, "va")
     ]
 
 
-def build_invoice(body: dict[str, Any], config: XenditSandboxConfig, moment: datetime) -> Invoice:
-    """Validate a create request and return the new invoice object (``API_VALIDATION_ERROR`` otherwise)."""
+def build_invoice(
+    body: dict[str, Any],
+    config: XenditSandboxConfig,
+    moment: datetime,
+    fixed_va: dict[str, Any] | None = None,
+) -> Invoice:
+    """Validate a create request and return the new invoice object (``API_VALIDATION_ERROR`` otherwise).
+
+    ``fixed_va`` is the fixed VA named by ``callback_virtual_account_id`` (looked up by the caller).
+    """
     external_id = body.get("external_id")
     if not isinstance(external_id, str) or not external_id:
         raise validation_error("external_id is required")
@@ -96,7 +89,7 @@ def build_invoice(body: dict[str, Any], config: XenditSandboxConfig, moment: dat
     currency = body.get("currency", "IDR")
     if currency not in CURRENCIES:
         raise validation_error(f"currency must be one of {', '.join(CURRENCIES)}")
-    amount = _require_amount(body["amount"], "amount")
+    amount = amount_of(body["amount"], positive=False)
     if currency == "IDR":
         amount = amount.to_integral_value(rounding=ROUND_DOWN)  # Xendit truncates IDR decimals
     if amount <= 0:
@@ -120,12 +113,14 @@ def build_invoice(body: dict[str, Any], config: XenditSandboxConfig, moment: dat
         "amount": amount,
         "expiry_date": iso(moment + timedelta(seconds=int(duration))),
         "invoice_url": f"{config.checkout_base_url}/{invoice_id}",
-        "available_banks": _available_banks(amount, config.merchant_name),
-        "available_retail_outlets": [{"retail_outlet_name": name} for name in _RETAIL],
-        "available_ewallets": [{"ewallet_type": name} for name in _EWALLETS],
-        "available_qr_codes": [{"qr_code_type": "QRIS"}],
-        "available_direct_debits": [],
-        "available_paylaters": [],
+        "available_banks": _available_banks(amount, currency, config.merchant_name, fixed_va),
+        "available_retail_outlets": [{"retail_outlet_name": n} for n in available(currency, "retail")],
+        "available_ewallets": [{"ewallet_type": name} for name in available(currency, "ewallet")],
+        "available_qr_codes": [{"qr_code_type": name} for name in available(currency, "qr")],
+        "available_direct_debits": [
+            {"direct_debit_type": name} for name in available(currency, "direct_debit")
+        ],
+        "available_paylaters": [{"paylater_type": name} for name in available(currency, "paylater")],
         "should_exclude_credit_card": False,
         "should_send_email": bool(body.get("should_send_email", False)),
         "created": iso(moment),
@@ -133,18 +128,19 @@ def build_invoice(body: dict[str, Any], config: XenditSandboxConfig, moment: dat
         "currency": currency,
     }
     optional = {
-        "payer_email": _optional_str(body, "payer_email"),
-        "description": _optional_str(body, "description"),
-        "success_redirect_url": _optional_str(body, "success_redirect_url"),
-        "failure_redirect_url": _optional_str(body, "failure_redirect_url"),
-        "locale": _optional_str(body, "locale"),
+        "payer_email": optional_str(body, "payer_email"),
+        "description": optional_str(body, "description"),
+        "success_redirect_url": optional_str(body, "success_redirect_url"),
+        "failure_redirect_url": optional_str(body, "failure_redirect_url"),
+        "locale": optional_str(body, "locale"),
         "customer": customer,
         "customer_notification_preference": body.get("customer_notification_preference"),
         "items": _check_list(body, "items", 75, ("name", "price", "quantity")),
         "fees": _check_list(body, "fees", 10, ("type", "value")),
-        "metadata": _check_metadata(body.get("metadata")),
+        "metadata": metadata(body.get("metadata")),
         "payment_methods": payment_methods,
         "should_authenticate_credit_card": body.get("should_authenticate_credit_card"),
+        "callback_virtual_account_id": None if fixed_va is None else fixed_va["id"],
     }
     invoice.update({key: value for key, value in optional.items() if value is not None})
     return invoice
@@ -161,6 +157,11 @@ class InvoiceStore:
         with self._lock:
             self._invoices[invoice["id"]] = invoice
             return dict(invoice)
+
+    def find(self, invoice_id: str) -> Invoice | None:
+        with self._lock:
+            invoice = self._invoices.get(invoice_id)
+            return None if invoice is None else dict(invoice)
 
     def get(self, invoice_id: str) -> Invoice:
         with self._lock:
