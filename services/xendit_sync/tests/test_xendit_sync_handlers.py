@@ -26,6 +26,7 @@ from lovia_billing import (
     SubscriptionCancelled,
     XenditInvoiceExpired,
     XenditInvoicePaid,
+    derive_event_id,
 )
 from lovia_billing.clients.xendit import XenditClient
 from lovia_billing.topology import handled_by
@@ -199,16 +200,18 @@ async def test_paid_callback_confirmed_by_the_api_becomes_payment_succeeded(
     assert payment.after_expiry is False
 
 
-async def test_va_payment_without_payment_id_falls_back_to_the_invoice_id(
+async def test_a_va_payment_is_keyed_on_xendits_payment_id(
     handlers: XenditHandlers, sandbox: Sandbox, ctx: RecordingContext
 ) -> None:
+    """Real VA callbacks carry ``payment_id``: the payment's identity, not the invoice id."""
     issued = await issue(handlers)
     body = await sandbox.pay(issued.xendit_invoice_id, channel="BCA")
     await handlers.on_invoice_callback(callback(body), ctx)
     (payment,) = ctx.published
     assert isinstance(payment, PaymentSucceeded)
-    assert payment.payment_id == issued.xendit_invoice_id
-    assert payment.channel == "BCA"
+    assert body["payment_id"] and payment.payment_id == body["payment_id"] != issued.xendit_invoice_id
+    assert payment.event_id == derive_event_id("payment.succeeded", body["payment_id"])
+    assert (payment.channel, payment.invoice_amount) == ("BCA", Decimal("150000"))
 
 
 async def test_customer_id_comes_from_xendit_not_from_the_callback(
