@@ -11,14 +11,11 @@ import random
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 from billing_testing.e2e import Queues
+from billing_testing.shop import Shop
 from billing_testing.stack import Stack
-from lovia_billing import derive_event_id
-
-from .conftest import Shop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -28,14 +25,14 @@ def meta(customer: str, invoice: str) -> dict[str, str]:
 
 
 async def test_an_invoice_paid_by_virtual_account_is_booked_once_under_its_payment_id(shop: Shop) -> None:
-    customer, invoice = await shop.customer_with_invoice(150_000)
+    _, invoice = await shop.customer_with_invoice(150_000)
     paid = await shop.sandbox_post(f"/_sandbox/invoices/{shop.xendit_id(invoice)}/pay", {"channel": "BNI"})
     payment_id = paid["invoice"]["payment_id"]
     await shop.assert_booked_once(payment_id, Decimal(150_000), invoice)
 
 
 async def test_an_underpaid_invoice_books_what_was_paid(shop: Shop) -> None:
-    customer, invoice = await shop.customer_with_invoice(200_000)
+    _, invoice = await shop.customer_with_invoice(200_000)
     paid = await shop.sandbox_post(
         f"/_sandbox/invoices/{shop.xendit_id(invoice)}/pay", {"channel": "BCA", "amount": 120_000}
     )
@@ -54,7 +51,11 @@ async def test_a_payment_request_is_booked_from_its_capture(shop: Shop) -> None:
             "amount": 99000,
             "currency": "IDR",
             "country": "ID",
-            "payment_method": {"type": "EWALLET", "reusability": "ONE_TIME_USE", "ewallet": {"channel_code": "OVO"}},
+            "payment_method": {
+                "type": "EWALLET",
+                "reusability": "ONE_TIME_USE",
+                "ewallet": {"channel_code": "OVO"},
+            },
             "metadata": meta(customer, invoice),
         },
     )
@@ -84,14 +85,24 @@ async def test_an_ewallet_charge_is_booked_once(shop: Shop) -> None:
 
 
 async def test_a_fixed_va_payment_is_booked_to_the_invoice_its_va_names(shop: Shop) -> None:
-    customer, invoice = await shop.customer_with_invoice(150_000)
+    _, invoice = await shop.customer_with_invoice(150_000)
     va = await shop.xendit_api(
         "POST",
         "/callback_virtual_accounts",
-        {"external_id": invoice, "bank_code": "BRI", "name": "Budi", "expected_amount": 150000, "is_closed": True},
+        {
+            "external_id": invoice,
+            "bank_code": "BRI",
+            "name": "Budi",
+            "expected_amount": 150000,
+            "is_closed": True,
+        },
     )
-    await shop.xendit_api("POST", f"/callback_virtual_accounts/external_id={invoice}/simulate_payment", {"amount": 150000})
-    payment = next(c for c in await shop.callbacks("/fva") if c["body"]["callback_virtual_account_id"] == va["id"])
+    await shop.xendit_api(
+        "POST", f"/callback_virtual_accounts/external_id={invoice}/simulate_payment", {"amount": 150000}
+    )
+    payment = next(
+        c for c in await shop.callbacks("/fva") if c["body"]["callback_virtual_account_id"] == va["id"]
+    )
     await shop.assert_booked_once(payment["body"]["payment_id"], Decimal(150_000), invoice)
 
 
@@ -115,7 +126,9 @@ async def recurring_payment(shop: Shop, amount: int) -> tuple[str, str, str]:
     )
     cycles = await shop.xendit_api("GET", f"/recurring/plans/{plan['id']}/cycles")
     cycle = cycles["data"][-1]
-    await shop.xendit_api("POST", f"/recurring/plans/{plan['id']}/cycles/{cycle['id']}/simulate", {"amount": amount})
+    await shop.xendit_api(
+        "POST", f"/recurring/plans/{plan['id']}/cycles/{cycle['id']}/simulate", {"amount": amount}
+    )
     charged = await shop.xendit_api("GET", f"/recurring/plans/{plan['id']}/cycles/{cycle['id']}")
     payment_id = next(a["payment_id"] for a in charged["attempt_details"] if a["status"] == "SUCCEEDED")
     return invoice, cycle["id"], payment_id
@@ -134,7 +147,12 @@ async def test_one_payment_on_every_route_three_times_shuffled_with_crashes_is_b
     reports = [c["body"] for c in await shop.callbacks("/recurring") if c["body"]["data"]["id"] == cycle_id]
     reports += [c["body"] for c in await shop.callbacks("/payment") if c["body"]["data"]["id"] == payment_id]
     assert {r["event"] for r in reports} >= {"recurring.cycle.succeeded", "payment.succeeded"}
-    copies = [(route, body) for body in reports for route in ("payment", "recurring", "ewallet", "refund") for _ in range(3)]
+    copies = [
+        (route, body)
+        for body in reports
+        for route in ("payment", "recurring", "ewallet", "refund")
+        for _ in range(3)
+    ]
     random.Random(20261130).shuffle(copies)
     for index, (route, body) in enumerate(copies):
         response = await shop.callback(route, body)
@@ -147,7 +165,7 @@ async def test_one_payment_on_every_route_three_times_shuffled_with_crashes_is_b
 
 
 async def test_a_partial_refund_is_booked_after_its_payment(shop: Shop) -> None:
-    customer, invoice = await shop.customer_with_invoice(150_000)
+    _, invoice = await shop.customer_with_invoice(150_000)
     paid = await shop.sandbox_post(f"/_sandbox/invoices/{shop.xendit_id(invoice)}/pay", {"channel": "OVO"})
     payment_id = paid["invoice"]["payment_id"]
     refund = await shop.xendit_api(
@@ -170,7 +188,9 @@ async def test_a_partial_refund_is_booked_after_its_payment(shop: Shop) -> None:
     "route",
     ["invoice", "payment", "recurring", "fva", "ewallet", "refund"],
 )
-async def test_a_forged_callback_with_a_valid_token_books_nothing_and_says_why(shop: Shop, route: str) -> None:
+async def test_a_forged_callback_with_a_valid_token_books_nothing_and_says_why(
+    shop: Shop, route: str
+) -> None:
     customer, invoice = await shop.customer_with_invoice(150_000)
     now = "2026-11-30T01:02:03.000Z"
     body: dict[str, Any]
@@ -211,7 +231,12 @@ async def test_a_forged_callback_with_a_valid_token_books_nothing_and_says_why(s
             "event": event,
             "business_id": "x",
             "created": now,
-            "data": {"status": "SUCCEEDED", "amount": 150000, "currency": "IDR", "metadata": meta(customer, invoice)}
+            "data": {
+                "status": "SUCCEEDED",
+                "amount": 150000,
+                "currency": "IDR",
+                "metadata": meta(customer, invoice),
+            }
             | data,
         }
     response = await shop.callback(route, body)

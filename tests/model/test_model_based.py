@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -158,9 +159,10 @@ class BillingMachine(RuleBasedStateMachine):
     def cancel_subscription(self, customer: str) -> None:
         if not any(c == customer for c, _ in self.world.invoices.values()):
             return
-        response = self.driver.cancel(customer, f"sub_{customer}")
+        at = datetime.now(UTC).replace(microsecond=0)
+        response = self.driver.cancel(customer, f"sub_{customer}", at)
         assert response.status_code == 202, response.text
-        self.world.cancelled.add(customer)
+        self.world.cancelled.setdefault(customer, []).append(at)
         self._step("cancel subscription")
 
     # --- Xendit -------------------------------------------------------------------------------------

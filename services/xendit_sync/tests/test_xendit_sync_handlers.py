@@ -209,7 +209,8 @@ async def test_a_va_payment_is_keyed_on_xendits_payment_id(
     await handlers.on_invoice_callback(callback(body), ctx)
     (payment,) = ctx.published
     assert isinstance(payment, PaymentSucceeded)
-    assert body["payment_id"] and payment.payment_id == body["payment_id"] != issued.xendit_invoice_id
+    assert body["payment_id"]
+    assert payment.payment_id == body["payment_id"] != issued.xendit_invoice_id
     assert payment.event_id == derive_event_id("payment.succeeded", body["payment_id"])
     assert (payment.channel, payment.invoice_amount) == ("BCA", Decimal("150000"))
 

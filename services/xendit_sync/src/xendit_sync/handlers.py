@@ -73,12 +73,14 @@ class XenditHandlers:
         invoice = await self.xendit.get_invoice(event.xendit_invoice_id)
         if invoice is None:
             raise ConfirmationMismatch(
-                f"{event.status} callback for {event.xendit_invoice_id}: Xendit has no such invoice"
+                f"{event.status} callback for {event.xendit_invoice_id}: Xendit has no such invoice; "
+                "nothing booked"
             )
         problems = mapping.confirmation_problems(event, invoice)
         if problems:
             raise ConfirmationMismatch(
-                f"Xendit invoice {invoice.id}: {event.status} callback not confirmed: {'; '.join(problems)}"
+                f"Xendit invoice {invoice.id}: {event.status} callback not confirmed by Xendit's API: "
+                f"{'; '.join(problems)}; nothing booked"
             )
         if invoice.status in PAID_STATUSES:
             # PAID, SETTLED, or an EXPIRED callback overtaken by a late payment: the payment is what counts.
@@ -137,14 +139,15 @@ class XenditHandlers:
             if invoice is None or not invoice.is_paid:
                 state = "unknown" if invoice is None else invoice.status
                 raise ConfirmationMismatch(
-                    f"{what}: its invoice {refund_copy.invoice_id} is {state} at Xendit"
+                    f"{what}: its invoice {refund_copy.invoice_id} is {state} at Xendit; nothing booked"
                 )
             return mapping.payment_event(invoice)
         request_id = str(refund_copy.payment_request_id)
         request, capture = await payment_request.fetch(self.xendit, request_id, refund_copy.payment_id or "")
         if capture is None:
             raise ConfirmationMismatch(
-                f"{what}: payment {refund_copy.payment_id} is not a capture of payment request {request_id}"
+                f"{what}: payment {refund_copy.payment_id} is not a capture of payment request "
+                f"{request_id}; nothing booked"
             )
         return await self.owners.payment_event(payment_request.claim(request, capture))
 

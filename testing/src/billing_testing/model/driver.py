@@ -6,6 +6,7 @@ import json
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -48,8 +49,8 @@ class Driver:
                 pool.map(lambda b: self.ingest("POST", "/v1/invoices", headers=headers, json=b), bodies)
             )
 
-    def cancel(self, customer_id: str, subscription_id: str) -> httpx.Response:
-        body = {"customer_id": customer_id, "cancelled_at": "2026-11-30T00:00:00Z", "reason": "model"}
+    def cancel(self, customer_id: str, subscription_id: str, at: datetime) -> httpx.Response:
+        body = {"customer_id": customer_id, "cancelled_at": at.isoformat(), "reason": "model"}
         return self.ingest("POST", f"/v1/subscriptions/{subscription_id}/cancel", headers=API, json=body)
 
     def callback(self, route: str, body: dict[str, Any]) -> httpx.Response:

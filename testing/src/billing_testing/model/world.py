@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +31,7 @@ class World:
     invoices: dict[str, tuple[str, int]] = field(default_factory=dict)  # accepted: id -> (customer, amount)
     refused_invoices: set[str] = field(default_factory=set)
     forged_events: set[str] = field(default_factory=set)
-    cancelled: set[str] = field(default_factory=set)  # customers whose subscription was cancelled
+    cancelled: dict[str, list[datetime]] = field(default_factory=dict)  # customer -> cancellation times
     accepted_events: set[str] = field(default_factory=set)
     steps: Counter[str] = field(default_factory=Counter)
 
@@ -43,6 +44,7 @@ class Payment:
     payment_id: str
     invoice_id: str  # our invoice id (the Xendit invoice's external_id)
     amount: Decimal
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class Refund:
     payment_id: str
     invoice_id: str
     amount: Decimal
+    at: datetime
+
+
+def _time(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 @dataclass
@@ -60,6 +67,8 @@ class Truth:
     xendit_invoices: Counter[str] = field(default_factory=Counter)  # external_id -> how many
     xendit_amounts: dict[str, Decimal] = field(default_factory=dict)
     statuses: dict[str, str] = field(default_factory=dict)  # external_id -> status
+    issued_at: dict[str, datetime] = field(default_factory=dict)
+    expired_at: dict[str, datetime] = field(default_factory=dict)
     payments: dict[str, Payment] = field(default_factory=dict)
     refunds: dict[str, Refund] = field(default_factory=dict)
 
@@ -71,19 +80,26 @@ class Truth:
             truth.xendit_invoices[external] += 1
             truth.xendit_amounts[external] = Decimal(str(invoice["amount"]))
             truth.statuses[external] = str(invoice["status"])
+            truth.issued_at[external] = _time(invoice["created"])
+            if invoice["status"] == "EXPIRED":
+                truth.expired_at[external] = min(_time(invoice["expiry_date"]), _time(invoice["updated"]))
             if invoice["status"] in ("PAID", "SETTLED"):
                 payment_id = str(
                     invoice.get("payment_id") or invoice.get("credit_card_charge_id") or invoice["id"]
                 )
                 paid = Decimal(str(invoice.get("paid_amount", invoice["amount"])))
-                truth.payments[payment_id] = Payment(payment_id, external, paid)
+                truth.payments[payment_id] = Payment(payment_id, external, paid, _time(invoice["paid_at"]))
         by_xendit_id = {str(i["id"]): str(i["external_id"]) for i in state.get("invoices", [])}
         for refund in state.get("refunds", []):
             if refund.get("status") != "SUCCEEDED":
                 continue
             external = by_xendit_id.get(str(refund.get("invoice_id")), "")
             truth.refunds[str(refund["id"])] = Refund(
-                str(refund["id"]), str(refund.get("payment_id")), external, Decimal(str(refund["amount"]))
+                str(refund["id"]),
+                str(refund.get("payment_id")),
+                external,
+                Decimal(str(refund["amount"])),
+                _time(refund["updated"]),
             )
         return truth
 
@@ -113,31 +129,62 @@ class Books:
 
 
 def expected_tags(world: World, truth: Truth, customer_id: str) -> set[str]:
-    """The billing tags the facts call for (docs/mautic.md), derived here independently."""
-    owned = [i for i, (c, _) in world.invoices.items() if c == customer_id]
-    paid: dict[str, Decimal] = {i: Decimal(0) for i in owned}
-    for payment in truth.payments.values():
-        if payment.invoice_id in paid:
-            paid[payment.invoice_id] += payment.amount
-    refunded: dict[str, Decimal] = {i: Decimal(0) for i in owned}
-    for refund in truth.refunds.values():
-        if refund.invoice_id in refunded:
-            refunded[refund.invoice_id] += refund.amount
-    tags: set[str] = set()
+    """The billing tags the facts call for (docs/mautic.md, "Billing state"), derived here on its own.
+
+    The facts are replayed in business-time order (issued, paid, refunded, cancelled, expired at
+    equal times): per invoice what it received decides paid / partially paid / refunded; for the
+    customer the last settling fact decides the standing (paid, payment failed or refunded), a
+    cancellation ends "paid" and any later payment is a come-back.
+    """
+    owned = {i for i, (c, _) in world.invoices.items() if c == customer_id}
+    due = {i: truth.xendit_amounts.get(i, Decimal(world.invoices[i][1])) for i in owned}
+    facts: list[tuple[datetime, int, str, str, Decimal]] = []
     for invoice in owned:
-        due = truth.xendit_amounts.get(invoice, Decimal(world.invoices[invoice][1]))
-        net = paid[invoice] - refunded[invoice]
-        status = truth.statuses.get(invoice, "PENDING")
-        if paid[invoice] and refunded[invoice] >= paid[invoice]:
-            tags.add("billing-refunded")
-        elif net >= due:
-            tags.add("billing-paid")
-        elif net > 0:
-            tags.add("billing-partially-paid")
-        elif status == "EXPIRED":
-            tags.add("billing-payment-failed")
-        elif status == "PENDING":
-            tags.add("billing-open-invoice")
+        if invoice in truth.issued_at:
+            facts.append((truth.issued_at[invoice], 0, "issued", invoice, Decimal(0)))
+        if invoice in truth.expired_at:
+            facts.append((truth.expired_at[invoice], 4, "expired", invoice, Decimal(0)))
+    facts += [
+        (p.at, 1, "paid", p.invoice_id, p.amount) for p in truth.payments.values() if p.invoice_id in owned
+    ]
+    facts += [
+        (r.at, 2, "refunded", r.invoice_id, r.amount) for r in truth.refunds.values() if r.invoice_id in owned
+    ]
+    facts += [(at, 3, "cancelled", "", Decimal(0)) for at in world.cancelled.get(customer_id, [])]
+    received = {i: Decimal(0) for i in owned}
+    state = dict.fromkeys(owned, "none")  # none (not issued) / unpaid / partial / paid / refunded
+    expired: set[str] = set()
+    standing, cancelled = "", False
+    for _, _, kind, invoice, amount in sorted(facts):
+        if kind == "issued":
+            state[invoice] = "unpaid" if state[invoice] == "none" else state[invoice]
+        elif kind == "paid":
+            received[invoice] += amount
+            cancelled = False
+            if state[invoice] == "paid" or received[invoice] >= due[invoice]:
+                state[invoice] = "paid"
+                standing = "billing-paid"
+            elif received[invoice] > 0:
+                state[invoice] = "partial"
+        elif kind == "refunded":
+            received[invoice] -= amount
+            if received[invoice] <= 0:
+                state[invoice] = "refunded"
+                standing = "billing-refunded"
+        elif kind == "cancelled":
+            cancelled = True
+            standing = "" if standing == "billing-paid" else standing
+        elif kind == "expired":
+            expired.add(invoice)
+            if state[invoice] in ("unpaid", "partial", "none") and not cancelled:
+                standing = "billing-payment-failed"
+    tags = {standing} - {""}
+    if any(state[i] in ("unpaid", "partial") for i in owned if i not in expired):
+        tags.add("billing-open-invoice")
+    if any(state[i] == "partial" for i in owned if i not in expired):
+        tags.add("billing-partially-paid")
+    if cancelled:
+        tags.add("billing-cancelled")
     return tags
 
 
@@ -201,7 +248,6 @@ def violations(world: World, truth: Truth, books: Books, dead_events: set[str]) 
             found.append(f"{len(mine)} Mautic contacts for {customer_id}")
             continue
         tags = {t["tag"] for t in mine[0]["tags"] if t["tag"].startswith("billing-")}
-        tags.discard("billing-cancelled")
         want = expected_tags(world, truth, customer_id)
         if tags != want:
             found.append(f"Mautic {customer_id}: tags {sorted(tags)}, facts say {sorted(want)}")

@@ -64,7 +64,9 @@ async def confirm(xendit: XenditClient, callback: XenditCallback) -> PaymentClai
     request_id = data.get("payment_request_id")
     what = f"payment {callback.object_id}"
     if not request_id:
-        raise ConfirmationMismatch(f"{what}: the callback names no payment_request_id to confirm it with")
+        raise ConfirmationMismatch(
+            f"{what}: the callback names no payment_request_id to confirm it with; nothing booked"
+        )
     request, capture = await fetch(xendit, str(request_id), callback.object_id)
     problems(callback, request, capture).raise_if_any(what)
     if capture is None:  # reported by problems(); kept for the type checker

@@ -50,7 +50,9 @@ async def confirm(xendit: XenditClient, callback: XenditCallback) -> PaymentClai
     plan_id = payload_data(callback).get("plan_id")
     what = f"recurring cycle {callback.object_id}"
     if not plan_id:
-        raise ConfirmationMismatch(f"{what}: the callback names no plan_id to confirm it with")
+        raise ConfirmationMismatch(
+            f"{what}: the callback names no plan_id to confirm it with; nothing booked"
+        )
     cycle = await xendit.get_recurring_cycle(str(plan_id), callback.object_id)
     if cycle is None:
         raise not_found(what)
