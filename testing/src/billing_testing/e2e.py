@@ -48,6 +48,7 @@ class Flow:
     customer_event: str | None = None
     invoice_event: str | None = None
     xendit_id: str | None = None
+    payment_id: str | None = None  # the payment's identity at Xendit, once paid
     pay_clicked_at: float | None = None  # time.monotonic() when the pay (and so the callback) was triggered
 
     @property
@@ -87,7 +88,8 @@ class Flow:
         ids["invoice.issued"] = derive_event_id("invoice.issued", self.invoice_id)
         if self.xendit_id:
             ids["xendit.invoice.paid"] = derive_event_id("xendit.invoice.paid", self.xendit_id, "PAID")
-            ids["payment.succeeded"] = derive_event_id("payment.succeeded", self.xendit_id)
+        if self.payment_id:
+            ids["payment.succeeded"] = derive_event_id("payment.succeeded", self.payment_id)
         return ids
 
 
@@ -180,6 +182,7 @@ class Client:
             json={"channel": "BCA", **delivery},
         )
         assert response.status_code == 200, response.text
+        flow.payment_id = str(response.json()["invoice"]["payment_id"])
 
     async def callbacks(self, xendit_id: str) -> list[dict[str, Any]]:
         response = await self._http.get(
@@ -308,7 +311,7 @@ def check_downstream(stack: Stack, flows: Sequence[Flow], *, paid: bool = True) 
             total = sum(li["amount_in_cents"] for li in found[0]["line_items"])
             if total != cents:
                 verdict.wrong.append(f"{f.invoice_id}: ChartMogul invoice {total} cents")
-            ok = [t for t in found[0]["transactions"] if t["result"] == "successful"]
+            ok = [t for t in found[0]["transactions"] if t["type"] == "payment" and t["result"] == "successful"]
             if (
                 paid
                 and _count("ChartMogul transaction", f.invoice_id, len(ok), verdict)

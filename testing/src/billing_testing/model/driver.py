@@ -100,9 +100,13 @@ class Driver:
     # --- operators ------------------------------------------------------------------------------------
 
     def dead_events(self) -> dict[str, set[str]]:
-        """Event ids in each DLQ, as ``billing dlq show`` lists them."""
+        """Event ids in each DLQ, as ``billing dlq show`` lists them (only non-empty DLQs are shown)."""
         dead: dict[str, set[str]] = {}
+        counts = self.queues.counts()
         for integration in Integration:
+            if not counts[f"{integration.value}-dlq"]:
+                dead[integration.value] = set()
+                continue
             done = billing_cli(self.stack, "dlq", "show", integration.value, "--json")
             assert done.returncode == 0, done.stderr
             dead[integration.value] = {str(m["event_id"]) for m in json.loads(done.stdout)}
