@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import boto3
 import pytest
 
 from billing_testing.queues import QueueReader
-from lovia_billing import CustomerUpserted, Integration, Topology
+from lovia_billing import CustomerUpserted, Integration, PublishError, Topology
 from lovia_billing.aws import open_aws_clients
 from lovia_billing.idempotency import Claim, IdempotencyStore
 from lovia_billing.ledger import IntegrationStatus, Ledger
+from lovia_billing.provision import provision
 from lovia_billing.publisher import Publisher
 
 E, C, M = Integration.ERPNEXT, Integration.CHARTMOGUL, Integration.MAUTIC
@@ -139,3 +141,43 @@ def test_replay_without_force_of_a_done_integration_sends_nothing(
 async def _get_entry(topology: Topology, event_id: str) -> Any:
     async with open_aws_clients(REGION) as clients:
         return await Ledger(clients.dynamodb, topology.ledger_table).get(event_id)
+
+
+async def _published_while_chartmogul_refuses(topology: Topology) -> CustomerUpserted:
+    """customer.upserted sent while chartmogul's queue is gone: that integration is not_queued."""
+    event = CustomerUpserted.create(
+        customer_id="cus_2", request_key="k2", email="c@example.com", name="Citra"
+    )
+    sqs = boto3.client("sqs", region_name=REGION)
+    async with open_aws_clients(REGION) as clients:
+        publisher = Publisher(clients.sqs, topology, Ledger(clients.dynamodb, topology.ledger_table))
+        await publisher.resolve_queues()
+        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=topology.queue_name(C))["QueueUrl"])
+        with pytest.raises(PublishError):
+            await publisher.publish(event, correlation_id="corr-2")
+    provision(topology, region=REGION)
+    return event
+
+
+def test_show_tells_not_queued_and_replay_queues_it(
+    topology: Topology, billing_json: Any, billing: Any, reader: QueueReader
+) -> None:
+    event = asyncio.run(_published_while_chartmogul_refuses(topology))
+
+    entry = billing_json("events", "show", event.event_id, "--stage", topology.stage)
+    table = billing("events", "show", event.event_id, "--stage", topology.stage)
+
+    assert {name: state["status"] for name, state in entry["integrations"].items()} == {
+        "erpnext": "queued",
+        "chartmogul": "not_queued",
+        "mautic": "queued",
+    }
+    assert "NonExistentQueue" in entry["integrations"]["chartmogul"]["last_error"]
+    assert "not_queued" in table.stdout
+    report = billing_json(
+        "events", "replay", event.event_id, "--integration", "chartmogul", "--stage", topology.stage
+    )
+    assert report["sent"] == ["chartmogul"]
+    assert reader.count(C) == 1
+    after = billing_json("events", "show", event.event_id, "--stage", topology.stage)
+    assert after["integrations"]["chartmogul"]["status"] == "queued"

@@ -63,7 +63,9 @@ def show(event_id: EventIdArgument, stage: StageOption = "local", as_json: JsonO
         if state is None:
             table.add_row(name, "-", "-", "-", "")
             continue
-        style = {"done": "green", "dead": "bold red", "retrying": "yellow"}.get(state.status.value)
+        style = {"done": "green", "dead": "bold red", "not_queued": "bold red", "retrying": "yellow"}.get(
+            state.status.value
+        )
         updated = state.updated_at.isoformat(timespec="seconds") if state.updated_at else "-"
         status = f"[{style}]{state.status.value}[/{style}]" if style else state.status.value
         table.add_row(name, status, str(state.attempts), updated, state.last_error or "")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 
@@ -52,3 +53,17 @@ def api(ingest_url: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def queues(topology: Topology) -> QueueReader:
     return QueueReader(topology)
+
+
+@pytest.fixture
+def ledger_items(topology: Topology) -> Callable[[], list[dict[str, Any]]]:
+    """Every item of the stage's ledger table (a fresh stage per test), read over HTTP."""
+    dynamodb: Any = boto3.client("dynamodb", region_name="ap-southeast-1")
+
+    def scan() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = dynamodb.scan(TableName=topology.ledger_table, ConsistentRead=True)[
+            "Items"
+        ]
+        return items
+
+    return scan

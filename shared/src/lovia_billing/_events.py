@@ -15,7 +15,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 from lovia_billing._canonical import canonical_json, derive_event_id
 from lovia_billing._money import Amount, Currency, ProviderAmount, check_precision
@@ -230,7 +238,7 @@ class SubscriptionCancelled(DomainEvent):
     NATURAL_KEY = ("subscription_id",)
     type: Literal["subscription.cancelled"] = "subscription.cancelled"
     subscription_id: Identifier
-    cancelled_at: datetime
+    cancelled_at: AwareDatetime
     reason: str | None = Field(default=None, max_length=500)
 
 

@@ -1,18 +1,28 @@
 """The ledger: per event, where it was routed and each integration's status (DynamoDB).
 
 One item per event, keyed by ``event_id``. Per-integration state is kept in flat attributes
-(``st_<integration>``, ``at_<integration>``, ``err_<integration>``, ``ts_<integration>``) so each
-update is one conditional ``UpdateItem`` with no read first.
+(``st_<integration>``, ``at_<integration>``, ``err_<integration>``, ``ts_<integration>``,
+``sent_<integration>``) so each update is one conditional ``UpdateItem`` with no read first.
 
-The ingest writes ``queued`` when it enqueues; the consumer runtime moves each integration through
-``processing`` → ``done`` (or ``retrying`` / ``dead``). ``GET /v1/events/{id}`` and
-``billing events show`` read it; ``billing events replay`` re-sends its stored ``body``.
+The publisher writes the entry with each integration ``queued`` *before* it sends (so a reused
+natural key is refused before anything is queued), then records the outcome of the send: a
+``sent_<integration>`` marker for each queue SQS accepted the event on, ``not_queued`` with the
+error for each it did not. The consumer runtime moves each integration through ``processing`` →
+``done`` (or ``retrying`` / ``dead``); its marks override ``queued`` and ``not_queued``.
+``GET /v1/events/{id}`` and ``billing events show`` read it; ``billing events replay`` re-sends its
+stored ``body``.
+
+**The ledger never claims ``queued`` for an event that is not on a queue.** A writer that stopped
+between the ledger write and the send leaves ``queued`` with no ``sent`` marker: such an
+integration reads as ``not_queued`` once ``SEND_GRACE_SECONDS`` have passed since the entry was
+written (before that, the send may still be under way). Sending the same request again sends the
+event again, and its marker turns the integration back to ``queued``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +39,19 @@ if TYPE_CHECKING:
 
 #: Errors are cut to this many characters in the ledger (DynamoDB items are limited to 400 KB).
 MAX_ERROR_CHARS = 2000
+#: An integration still ``queued`` without a ``sent`` marker this long after its entry was written
+#: is reported ``not_queued``: the send either failed unrecorded or never happened. A send that
+#: succeeds takes milliseconds; even every retry of the publisher and of botocore fits in this.
+SEND_GRACE_SECONDS = 60
+NEVER_SENT = (
+    f"not confirmed on its queue within {SEND_GRACE_SECONDS} s of being recorded "
+    "(the publisher stopped between the ledger and the queue); send the same request again"
+)
 
 
 class IntegrationStatus(StrEnum):
     QUEUED = "queued"
+    NOT_QUEUED = "not_queued"  # recorded, but SQS did not take it: retry the request (or replay)
     PROCESSING = "processing"
     DONE = "done"
     RETRYING = "retrying"
@@ -59,6 +78,10 @@ class LedgerEntry(BaseModel):
     correlation_id: str | None = None
     created_at: datetime
     integrations: dict[str, IntegrationState]
+
+
+_SEND_MARKS = "send_marks"
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _now() -> str:
@@ -97,6 +120,8 @@ class Ledger:
             "routed_to": {"L": [{"S": i.value} for i in integrations]},
             "correlation_id": {"S": correlation_id},
             "created_at": {"S": _now()},
+            # Entries with this flag record their sends; older ones are never read as not_queued.
+            _SEND_MARKS: {"BOOL": True},
         }
         for integration in integrations:
             item[f"st_{integration.value}"] = {"S": IntegrationStatus.QUEUED.value}
@@ -107,7 +132,7 @@ class Ledger:
             )
             return
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if exc.response["Error"]["Code"] != _CONDITION_FAILED:
                 raise
         existing = (
             await self._db.get_item(
@@ -149,13 +174,20 @@ class Ledger:
         attempt: int | None = None,
         error: str | None = None,
     ) -> None:
-        """Set one integration's status. ``done`` is final: no later mark moves it back."""
+        """Set one integration's status. ``done`` is final: no later mark moves it back.
+
+        ``queued`` is only marked by whoever has just put the event on its queue (a redrive, a
+        replay), so it records the send as well.
+        """
         key = Integration(integration).value
         # DynamoDB refuses unused expression names, so only the attributes touched are named.
         names = {"#st": f"st_{key}", "#ts": f"ts_{key}"}
         values: dict[str, Any] = {":st": {"S": status.value}, ":now": {"S": _now()}}
         sets = ["#st = :st", "#ts = :now"]
         removes: list[str] = []
+        if status is IntegrationStatus.QUEUED:
+            names["#sent"] = f"sent_{key}"
+            sets.append("#sent = :now")
         if attempt is not None:
             names["#at"] = f"at_{key}"
             sets.append("#at = :at")
@@ -184,7 +216,86 @@ class Ledger:
         except ClientError as exc:
             # Already done, or an event the ledger never saw (e.g. sent to a queue by hand): the
             # ledger is a record, never a reason to fail the message.
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if exc.response["Error"]["Code"] != _CONDITION_FAILED:
+                raise
+
+    async def mark_sent(self, event_id: str, integrations: Sequence[Integration]) -> None:
+        """Record that SQS took the event on each of ``integrations``' queues (one ``UpdateItem``).
+
+        An integration left ``not_queued`` by an earlier failed send goes back to ``queued``; any
+        other status (a consumer's mark) stays.
+        """
+        if not integrations:
+            return
+        now = {":now": {"S": _now()}}
+        names = {f"#sent_{i.value}": f"sent_{i.value}" for i in integrations}
+        try:
+            response = await self._db.update_item(
+                TableName=self._table,
+                Key={"event_id": {"S": event_id}},
+                UpdateExpression="SET " + ", ".join(f"{name} = :now" for name in names),
+                ConditionExpression="attribute_exists(event_id)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=now,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != _CONDITION_FAILED:
+                raise
+            return  # an event the ledger never saw
+        item = response.get("Attributes", {})
+        for integration in integrations:
+            if item.get(f"st_{integration.value}", {}).get("S") == IntegrationStatus.NOT_QUEUED.value:
+                await self._requeued(event_id, integration)
+
+    async def _requeued(self, event_id: str, integration: Integration) -> None:
+        key = integration.value
+        await self._conditional_update(
+            event_id,
+            "SET #st = :queued, #ts = :now REMOVE #err",
+            "#st = :not_queued",
+            {"#st": f"st_{key}", "#ts": f"ts_{key}", "#err": f"err_{key}"},
+            {
+                ":queued": {"S": IntegrationStatus.QUEUED.value},
+                ":not_queued": {"S": IntegrationStatus.NOT_QUEUED.value},
+                ":now": {"S": _now()},
+            },
+        )
+
+    async def mark_not_queued(self, event_id: str, integration: Integration, error: str) -> None:
+        """Record that the send to ``integration``'s queue failed with ``error``.
+
+        Only over ``queued`` (or an earlier ``not_queued``) with no ``sent`` marker: if an earlier
+        send of the same event succeeded, or a consumer already has it, the event is on its way.
+        """
+        key = integration.value
+        await self._conditional_update(
+            event_id,
+            "SET #st = :not_queued, #ts = :now, #err = :err",
+            "(#st = :queued OR #st = :not_queued) AND attribute_not_exists(#sent)",
+            {"#st": f"st_{key}", "#ts": f"ts_{key}", "#err": f"err_{key}", "#sent": f"sent_{key}"},
+            {
+                ":queued": {"S": IntegrationStatus.QUEUED.value},
+                ":not_queued": {"S": IntegrationStatus.NOT_QUEUED.value},
+                ":now": {"S": _now()},
+                ":err": {"S": error[:MAX_ERROR_CHARS]},
+            },
+        )
+
+    async def _conditional_update(
+        self, event_id: str, update: str, condition: str, names: dict[str, str], values: dict[str, Any]
+    ) -> None:
+        try:
+            await self._db.update_item(
+                TableName=self._table,
+                Key={"event_id": {"S": event_id}},
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != _CONDITION_FAILED:
                 raise
 
     async def get(self, event_id: str) -> LedgerEntry | None:
@@ -195,13 +306,21 @@ class Ledger:
         return None if item is None else entry_from_item(item)
 
 
-def entry_from_item(item: dict[str, Any]) -> LedgerEntry:
-    """Decode a DynamoDB item (low-level attribute-value format) into a ``LedgerEntry``."""
+def entry_from_item(item: dict[str, Any], *, now: datetime | None = None) -> LedgerEntry:
+    """Decode a DynamoDB item (low-level attribute-value format) into a ``LedgerEntry``.
+
+    An integration still ``queued`` with no ``sent`` marker ``SEND_GRACE_SECONDS`` after the entry
+    was written reads as ``not_queued`` (see the module's docstring).
+    """
 
     def text(name: str) -> str | None:
         value = item.get(name)
         return None if value is None else str(value.get("S"))
 
+    created_at = datetime.fromisoformat(text("created_at") or _now())
+    overdue = bool(item.get(_SEND_MARKS, {}).get("BOOL")) and (now or datetime.now(UTC)) - created_at > (
+        timedelta(seconds=SEND_GRACE_SECONDS)
+    )
     routed = [str(v["S"]) for v in item.get("routed_to", {}).get("L", [])]
     states: dict[str, IntegrationState] = {}
     for integration in routed:
@@ -209,12 +328,17 @@ def entry_from_item(item: dict[str, Any]) -> LedgerEntry:
         if status is None:
             continue
         updated = text(f"ts_{integration}")
-        states[integration] = IntegrationState(
+        state = IntegrationState(
             status=IntegrationStatus(status),
             attempts=int(item.get(f"at_{integration}", {}).get("N", "0")),
             last_error=text(f"err_{integration}"),
             updated_at=datetime.fromisoformat(updated) if updated else None,
         )
+        if overdue and state.status is IntegrationStatus.QUEUED and f"sent_{integration}" not in item:
+            state = state.model_copy(
+                update={"status": IntegrationStatus.NOT_QUEUED, "last_error": NEVER_SENT}
+            )
+        states[integration] = state
     return LedgerEntry(
         event_id=str(item["event_id"]["S"]),
         event_type=text("event_type") or "",
@@ -222,6 +346,6 @@ def entry_from_item(item: dict[str, Any]) -> LedgerEntry:
         body=text("body") or "",
         routed_to=routed,
         correlation_id=text("correlation_id"),
-        created_at=datetime.fromisoformat(text("created_at") or _now()),
+        created_at=created_at,
         integrations=states,
     )

@@ -11,6 +11,7 @@ after the last attempt ``PublishError`` names the queues still missing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
 
 SQS_BATCH_LIMIT = 10
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,16 @@ class Publisher:
 
     async def resolve_queues(self, integrations: Sequence[Integration] = tuple(Integration)) -> None:
         """Look up queue URLs (once); raises ``ClientError`` if a queue does not exist."""
+        for integration in integrations:
+            await self._url(integration)
+
+    async def _url(self, integration: Integration) -> str:
         async with self._url_lock:
-            for integration in integrations:
-                if integration not in self._urls:
-                    name = self._topology.queue_name(integration)
-                    response = await self._sqs.get_queue_url(QueueName=name)
-                    self._urls[integration] = response["QueueUrl"]
+            if integration not in self._urls:
+                name = self._topology.queue_name(integration)
+                response = await self._sqs.get_queue_url(QueueName=name)
+                self._urls[integration] = response["QueueUrl"]
+            return self._urls[integration]
 
     async def check_queues(self) -> None:
         """Ask SQS about every resolved queue; raises if one cannot be reached."""
@@ -85,33 +91,41 @@ class Publisher:
     ) -> tuple[Integration, ...]:
         """Record and send one event to its routed queues (or ``integrations``); return them.
 
-        ``record=False`` skips the ledger (the entry exists and must not change).
+        ``record=False`` skips the ledger (the entry exists and must not change). Raises
+        ``PublishError`` naming the queues that did not take the event, after the ledger says so.
         """
         targets = tuple(integrations) if integrations is not None else routes_for(event.event_type)
         body = event.body()  # encoded once: the ledger stores what the queues receive
-        if self._ledger is not None and record:
-            await self._ledger.record_queued(event, targets, correlation_id=correlation_id, body=body)
+        ledger = self._ledger if record else None
+        if ledger is not None:
+            await ledger.record_queued(event, targets, correlation_id=correlation_id, body=body)
         entry = _Entry(event, body, correlation_id)
-        await self._send({target: [entry] for target in targets})
+        failures = await self._send({target: [entry] for target in targets})
+        if ledger is not None:
+            await _record_outcome(ledger, event.event_id, [t for t in targets if t not in failures], failures)
+        if failures:
+            failed = [self._topology.queue_name(integration) for integration in failures]
+            reasons = "; ".join(failures.values())
+            raise PublishError(f"not queued on {', '.join(failed)}: {reasons}", failed_queues=failed)
         return targets
 
-    async def _send(self, by_queue: dict[Integration, list[_Entry]]) -> None:
-        await self.resolve_queues(tuple(by_queue))
+    async def _send(self, by_queue: dict[Integration, list[_Entry]]) -> dict[Integration, str]:
+        """Send to every queue at once; the error of each queue that did not take its entries."""
         results = await asyncio.gather(
             *(self._send_to_queue(integration, entries) for integration, entries in by_queue.items()),
             return_exceptions=True,
         )
-        failed = [
-            self._topology.queue_name(integration)
+        return {
+            integration: f"{self._topology.queue_name(integration)}: {result}"
             for integration, result in zip(by_queue, results, strict=True)
             if result is not None
-        ]
-        if failed:
-            reasons = "; ".join(str(r) for r in results if r is not None)
-            raise PublishError(f"not queued on {', '.join(failed)}: {reasons}", failed_queues=failed)
+        }
 
     async def _send_to_queue(self, integration: Integration, entries: list[_Entry]) -> None:
-        url = self._urls[integration]
+        try:
+            url = await self._url(integration)
+        except (ClientError, BotoCoreError) as exc:
+            raise PublishError(f"{type(exc).__name__}: {exc}", failed_queues=[]) from exc
         for start in range(0, len(entries), SQS_BATCH_LIMIT):
             await self._send_batch(url, entries[start : start + SQS_BATCH_LIMIT])
 
@@ -134,6 +148,29 @@ class Publisher:
             last_error = "; ".join(f"{f.get('Code')}: {f.get('Message', '')}" for f in failures)
             pending = _resend_after_failure(pending, {int(f["Id"]) for f in failures})
         raise PublishError(last_error, failed_queues=[url.rsplit("/", 1)[-1]])
+
+
+async def _record_outcome(
+    ledger: Ledger, event_id: str, sent: list[Integration], failures: dict[Integration, str]
+) -> None:
+    """``sent`` markers and ``not_queued`` marks, written together.
+
+    Not written is not fatal: the send's own outcome stands, and an integration left ``queued``
+    without its marker reads as ``not_queued`` after the ledger's grace period until a consumer
+    marks it.
+    """
+    results = await asyncio.gather(
+        ledger.mark_sent(event_id, sent),
+        *(ledger.mark_not_queued(event_id, integration, error) for integration, error in failures.items()),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, Exception):
+            _log.warning(
+                "ledger not updated after a send of %s: %s: %s", event_id, type(result).__name__, result
+            )
+        elif isinstance(result, BaseException):
+            raise result
 
 
 def _resend_after_failure(pending: list[_Entry], failed: set[int]) -> list[_Entry]:

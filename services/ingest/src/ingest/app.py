@@ -23,7 +23,7 @@ from ingest.routes.api import V1Controller
 from ingest.routes.health import liveness, readiness
 from ingest.routes.webhooks import XenditWebhooks
 from ingest.services import Services
-from lovia_billing import IngestSettings
+from lovia_billing import IngestSettings, PublishError
 from lovia_billing.aws import AwsClients, open_aws_clients
 from lovia_billing.logs import get_logger
 
@@ -102,6 +102,8 @@ def create_app(settings: IngestSettings, aws: AwsClients | None = None) -> Lites
         exception_handlers={
             HTTPException: on_http_exception,
             ValidationError: lambda _request, exc: validation_failed(exc),
+            # A callback whose event did not reach its queue: Xendit retries a 5xx.
+            PublishError: lambda _request, _exc: error_response(503, "could not queue the callback; retry"),
             Exception: on_unexpected,
         },
         openapi_config=OpenAPIConfig(

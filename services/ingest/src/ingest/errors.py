@@ -50,11 +50,12 @@ DESCRIPTIONS = {
     400: "malformed JSON; nothing queued",
     401: "missing or wrong credentials; nothing queued",
     404: "not found",
-    409: "the same id was accepted with another body; nothing queued",
+    409: "`conflict`: the same id was accepted with another body; `request_in_progress`: a request "
+    "with the same Idempotency-Key is being answered, retry after `Retry-After` seconds; nothing queued",
     413: "body larger than MAX_BODY_BYTES; nothing queued",
     415: "Content-Type is not application/json; nothing queued",
     422: "the body or a header does not match the schema; nothing queued",
-    503: "the queues cannot be reached",
+    503: "the queues cannot be reached (a write: the event is not on every queue; retry the same request)",
 }
 
 
@@ -70,13 +71,22 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
 WRITE_ERRORS = (400, 401, 413, 415, 422)
 
 
-def error_response(status: int, message: str, details: list[ErrorDetail] | None = None) -> Response[Any]:
+def error_response(
+    status: int,
+    message: str,
+    details: list[ErrorDetail] | None = None,
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     body = ErrorResponse(
         error=ErrorBody(
-            status=status, code=CODES.get(status, "error"), message=message, details=details or []
+            status=status, code=code or CODES.get(status, "error"), message=message, details=details or []
         )
     )
-    return Response(body.model_dump(mode="json"), status_code=status, media_type=MediaType.JSON)
+    return Response(
+        body.model_dump(mode="json"), status_code=status, media_type=MediaType.JSON, headers=headers
+    )
 
 
 def _validation_details(extra: Any) -> list[ErrorDetail]:
@@ -84,7 +94,9 @@ def _validation_details(extra: Any) -> list[ErrorDetail]:
     for item in extra if isinstance(extra, list) else []:
         if isinstance(item, dict):
             key = item.get("key")
-            source = item.get("source")
+            # Litestar names the source of path, query and header values; a key without one is a
+            # field of the body as the pydantic model reported it.
+            source = item.get("source") or ("body" if key else None)
             where = ".".join(str(p) for p in (source, key) if p)
             details.append(ErrorDetail(field=where or None, message=str(item.get("message", item))))
     return details

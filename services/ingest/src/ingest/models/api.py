@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from lovia_billing import Amount, Currency, InvoiceLine, ServicePeriod
+from lovia_billing import Amount, Currency, InvoiceLine, ServicePeriod, check_precision
 from lovia_billing.ledger import IntegrationStatus
 
 _EXAMPLE_CUSTOMER: Any = {
@@ -54,8 +55,9 @@ class CustomerUpsert(_Body):
 class InvoiceCreate(_Body):
     """``POST /v1/invoices``: ask for an invoice; ``invoice_id`` is yours and identifies it forever.
 
-    Amounts are integers or decimal strings (never JSON floats); ``amount`` must equal the sum of
-    the lines; IDR amounts have no decimals.
+    Amounts are integers or plain decimal strings (never JSON floats, never exponents); ``amount``
+    must equal the sum of the lines; IDR and VND amounts have no decimals; every amount is at most
+    the currency's maximum (IDR 10,000,000,000; VND 100,000,000,000; PHP, USD, MYR, THB 100,000,000).
     """
 
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_INVOICE]})
@@ -71,6 +73,26 @@ class InvoiceCreate(_Body):
     period: ServicePeriod | None = None
     due_date: date | None = None
 
+    # Checked here, field by field, so that a refusal names the field (``body.amount``); the event
+    # checks the same again when it is built.
+    @field_validator("amount")
+    @classmethod
+    def _amount_fits_currency(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
+        currency = info.data.get("currency")
+        if currency is not None:
+            check_precision(amount, currency)
+        return amount
+
+    @field_validator("lines")
+    @classmethod
+    def _lines_fit_currency(cls, lines: list[InvoiceLine], info: ValidationInfo) -> list[InvoiceLine]:
+        currency = info.data.get("currency")
+        if currency is not None:
+            for index, line in enumerate(lines):
+                check_precision(line.unit_amount, currency, f"lines[{index}].unit_amount")
+                check_precision(line.amount, currency, f"lines[{index}] (quantity x unit_amount)")
+        return lines
+
 
 class SubscriptionCancel(_Body):
     """``POST /v1/subscriptions/{subscription_id}/cancel``."""
@@ -83,7 +105,9 @@ class SubscriptionCancel(_Body):
         }
     )
     customer_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,127}$")
-    cancelled_at: datetime = Field(description="when the subscription ends (timezone required)")
+    cancelled_at: AwareDatetime = Field(
+        description="when the subscription ends; a time zone is required (`Z` or `+07:00`)"
+    )
     reason: str | None = Field(default=None, max_length=500)
 
 

@@ -1,18 +1,23 @@
 """Xendit callback bodies as documented (``../shared/handbook/ref/xendit.md`` §3, §6, §7).
 
 Lenient where Xendit varies (unknown keys allowed, channel-specific fields optional), strict where
-it matters to us: ids, status, amount (exact, never a float) and currency. Each model knows its
+it matters to us: ids, status, amount (a JSON number as Xendit sends it, exact, never a float nor
+a string, within the currency's maximum) and currency. Timestamps are taken as Xendit writes them
+(UTC with ``Z``); nothing is booked from a callback's own times (xendit_sync books from Xendit's
+API copy), so they are not a reason to refuse a genuine payment. Each model knows its
 natural key, so the same callback always becomes the same event id.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from lovia_billing import SUPPORTED_CURRENCIES, ProviderAmount, XenditProduct
+from lovia_billing import SUPPORTED_CURRENCIES, XenditProduct
+from lovia_billing._money import CallbackAmount, check_maximum
 
 _EXAMPLE_PAID: Any = {
     "id": "6748105a77f16ebe0cc583a7",
@@ -41,6 +46,14 @@ def _supported(currency: str) -> str:
     return currency
 
 
+def _within_currency_maximum(amount: Decimal | None, info: ValidationInfo) -> Decimal | None:
+    """The currency's maximum (``currency`` is declared before the amounts so it is known here)."""
+    currency = info.data.get("currency")
+    if amount is not None and currency is not None:
+        check_maximum(amount, currency, info.field_name or "amount")
+    return amount
+
+
 class _Callback(BaseModel):
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
 
@@ -54,17 +67,18 @@ class InvoiceCallback(_Callback):
     user_id: str = Field(min_length=1)
     status: Literal["PAID", "SETTLED", "EXPIRED"]
     merchant_name: str
-    amount: ProviderAmount
     currency: str
+    amount: CallbackAmount
     created: datetime
     updated: datetime
-    paid_amount: ProviderAmount | None = None
+    paid_amount: CallbackAmount | None = None
     paid_at: datetime | None = None
     payment_method: str | None = None
     payment_channel: str | None = None
     payment_id: str | None = None
 
     _currency = field_validator("currency")(_supported)
+    _maximum = field_validator("amount", "paid_amount")(_within_currency_maximum)
 
 
 class EnvelopeData(_Callback):
@@ -152,11 +166,12 @@ class FvaPaidCallback(_Callback):
     external_id: str
     account_number: str
     bank_code: str
-    amount: ProviderAmount
-    transaction_timestamp: datetime
     currency: str = "IDR"
+    amount: CallbackAmount
+    transaction_timestamp: datetime
 
     _currency = field_validator("currency")(_supported)
+    _maximum = field_validator("amount")(_within_currency_maximum)
 
 
 #: Envelope events that can move money, by name, and the product whose API confirms them.

@@ -1,4 +1,9 @@
-"""Queue an event and answer: the shared path of every write route of the ingest."""
+"""Queue an event and answer: the shared path of every write route of the ingest.
+
+Order matters, so that a refused request touches nothing: the body is validated into its event
+first (422 reserves no key and queues nothing), then the ``Idempotency-Key`` is reserved (another
+request under the key: 422 or 409, nothing queued), and only then is the event recorded and sent.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,14 @@ from litestar import Request, Response
 from pydantic import ValidationError
 
 from ingest.errors import ErrorDetail, error_response
-from ingest.idempotency_keys import MAX_KEY_LENGTH, StoredResponse
+from ingest.idempotency_keys import (
+    MAX_KEY_LENGTH,
+    Completed,
+    InProgress,
+    Mismatch,
+    Reserved,
+    StoredResponse,
+)
 from ingest.models.api import Accepted
 from ingest.services import Services
 from lovia_billing import DomainEvent, PublishError, canonical_json
@@ -46,15 +58,86 @@ async def accept(
     """Validate, publish, answer 202 — honouring ``Idempotency-Key`` and natural-key conflicts."""
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_KEY_LENGTH:
         return error_response(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
-    request_print = fingerprint(request, data)
-    if idempotency_key:
-        stored = await services.keys.get(idempotency_key)
-        if stored is not None:
-            return _replay(stored, request_print)
     try:
         event = build_event()
     except ValidationError as exc:
         return validation_failed(exc)
+    if not idempotency_key:
+        return await _publish(services, request, event, on_conflict)
+    request_print = fingerprint(request, data)
+    reservation = await services.keys.reserve(idempotency_key, request_print)
+    match reservation:
+        case Mismatch():
+            return error_response(422, "Idempotency-Key was already used with a different request")
+        case Completed(response=stored):
+            return Response(stored.body, status_code=stored.status_code)
+        case InProgress(retry_after=seconds):
+            return error_response(
+                409,
+                "a request with this Idempotency-Key is still being answered; retry it shortly",
+                code="request_in_progress",
+                headers={"Retry-After": str(seconds)},
+            )
+        case Reserved(token=token):
+            return await _publish_reserved(
+                services,
+                request,
+                event,
+                on_conflict,
+                key=idempotency_key,
+                token=token,
+                request_print=request_print,
+            )
+
+
+async def _publish_reserved(
+    services: Services,
+    request: Request[Any, Any, Any],
+    event: DomainEvent,
+    on_conflict: Callable[[DomainEvent], Response[Any]],
+    *,
+    key: str,
+    token: str,
+    request_print: str,
+) -> Response[Any]:
+    """Publish under our reservation: store a final answer, give the key back on a failure."""
+    try:
+        response = await _publish(services, request, event, on_conflict)
+    except BaseException:
+        await _release_quietly(services, key, token)
+        raise
+    status = response.status_code
+    if status is None or status >= 500:  # nothing (or not everything) queued: the client must retry
+        await _release_quietly(services, key, token)
+        return response
+    try:
+        await services.keys.complete(key, token, StoredResponse(request_print, status, response.content))
+    except Exception as exc:
+        # The event is queued and the answer stands. The reservation lapses after its lease; a
+        # retry of this same request then publishes the same event again, which changes nothing.
+        services.logger.warning(
+            "could not store the Idempotency-Key answer",
+            extra={"event_id": event.event_id, "error": f"{type(exc).__name__}: {exc}"},
+        )
+    return response
+
+
+async def _release_quietly(services: Services, key: str, token: str) -> None:
+    try:
+        await services.keys.release(key, token)
+    except Exception as exc:
+        # The reservation lapses after its lease; the same request may then be sent again.
+        services.logger.warning(
+            "could not release an Idempotency-Key", extra={"error": f"{type(exc).__name__}: {exc}"}
+        )
+
+
+async def _publish(
+    services: Services,
+    request: Request[Any, Any, Any],
+    event: DomainEvent,
+    on_conflict: Callable[[DomainEvent], Response[Any]],
+) -> Response[Any]:
     try:
         await services.publisher.publish(event, correlation_id=request_id(request))
     except LedgerConflict:
@@ -64,7 +147,6 @@ async def accept(
             "publish failed", extra={"event_id": event.event_id, "queues": exc.failed_queues}
         )
         return error_response(503, "could not queue the event; retry the same request", None)
-    body = Accepted(event_id=event.event_id, status_url=f"/v1/events/{event.event_id}").model_dump()
     services.logger.info(
         "accepted",
         extra={
@@ -73,13 +155,5 @@ async def accept(
             "request_id": request_id(request),
         },
     )
-    if idempotency_key:
-        stored = await services.keys.put(idempotency_key, StoredResponse(request_print, 202, body))
-        return _replay(stored, request_print)
+    body = Accepted(event_id=event.event_id, status_url=f"/v1/events/{event.event_id}").model_dump()
     return Response(body, status_code=202)
-
-
-def _replay(stored: StoredResponse, request_print: str) -> Response[Any]:
-    if stored.fingerprint != request_print:
-        return error_response(422, "Idempotency-Key was already used with a different request")
-    return Response(stored.body, status_code=stored.status_code)

@@ -29,7 +29,11 @@ IdempotencyKey = Annotated[
     HeaderParameter(
         name="Idempotency-Key",
         required=False,
-        description="retry-safe key: the same key and body answer the same; another body is 422",
+        description=(
+            "retry-safe key (1-255 characters, kept 24 h): the same key and body answer the same; "
+            "another body is 422; while the first request with the key is still being answered, "
+            "409 `request_in_progress` with Retry-After"
+        ),
     ),
 ]
 
@@ -44,7 +48,7 @@ class V1Controller(Controller):
         "/customers/{customer_id:str}",
         status_code=202,
         summary="Create or update a customer",
-        responses=error_responses(*WRITE_ERRORS),
+        responses=error_responses(*WRITE_ERRORS, 409, 503),
     )
     async def upsert_customer(
         self,
@@ -71,7 +75,7 @@ class V1Controller(Controller):
         "/invoices",
         status_code=202,
         summary="Request an invoice",
-        responses=error_responses(*WRITE_ERRORS, 409),
+        responses=error_responses(*WRITE_ERRORS, 409, 503),
     )
     async def request_invoice(
         self,
@@ -98,7 +102,7 @@ class V1Controller(Controller):
         "/subscriptions/{subscription_id:str}/cancel",
         status_code=202,
         summary="Cancel a subscription",
-        responses=error_responses(*WRITE_ERRORS),
+        responses=error_responses(*WRITE_ERRORS, 409, 503),
     )
     async def cancel_subscription(
         self,

@@ -42,7 +42,7 @@ def _group_safe(value: str) -> str:
 
 
 #: A callback is refused (nothing queued) for these; documented so Xendit-side tooling knows them.
-REFUSED = error_responses(*WRITE_ERRORS)
+REFUSED = error_responses(*WRITE_ERRORS, 503)
 
 _ENVELOPE_ROUTES = {
     "payment": "Payments API v2 (payment.*, refund.*)",
