@@ -311,7 +311,9 @@ def check_downstream(stack: Stack, flows: Sequence[Flow], *, paid: bool = True) 
             total = sum(li["amount_in_cents"] for li in found[0]["line_items"])
             if total != cents:
                 verdict.wrong.append(f"{f.invoice_id}: ChartMogul invoice {total} cents")
-            ok = [t for t in found[0]["transactions"] if t["type"] == "payment" and t["result"] == "successful"]
+            ok = [
+                t for t in found[0]["transactions"] if t["type"] == "payment" and t["result"] == "successful"
+            ]
             if (
                 paid
                 and _count("ChartMogul transaction", f.invoice_id, len(ok), verdict)
