@@ -29,7 +29,7 @@ from lovia_billing import (
     derive_event_id,
 )
 from lovia_billing.clients.xendit import XenditClient
-from lovia_billing.topology import handled_by
+from lovia_billing.topology import follow_up_targets, handled_by
 from xendit_sync.app import build
 from xendit_sync.handlers import XenditHandlers
 from xendit_sync.settings import XenditSyncSettings
@@ -337,9 +337,16 @@ async def test_cancelling_a_subscription_expires_only_its_open_invoices(
     await handlers.on_subscription_cancelled(cancelled, ctx)
     status = {invoice["external_id"]: invoice["status"] for invoice in await sandbox.invoices()}
     assert status == {"inv_1": "EXPIRED", "inv_2": "PAID", "inv_3": "PENDING", "inv_4": "PENDING"}
-    (expired,) = ctx.published
+    expired, passed_on = ctx.published
     assert isinstance(expired, InvoiceExpired)
     assert expired.xendit_invoice_id == open_one.xendit_invoice_id
+    # then the cancellation itself, passed on to the books behind the expiry (topology.FORWARDS)
+    assert isinstance(passed_on, SubscriptionCancelled)
+    assert follow_up_targets(passed_on.event_type) == (
+        Integration.CHARTMOGUL,
+        Integration.MAUTIC,
+        Integration.ERPNEXT,
+    )
     assert {other_sub.invoice_id, other_customer.invoice_id} == {"inv_3", "inv_4"}
 
 

@@ -34,11 +34,19 @@ ROUTES: Final[dict[EventType, tuple[Integration, ...]]] = {
     EventType.INVOICE_ISSUED: (E, C, M),
     EventType.PAYMENT_SUCCEEDED: (E, C, M),
     EventType.INVOICE_EXPIRED: (E, C, M),
-    EventType.SUBSCRIPTION_CANCELLED: (X, C, M, E),
+    # Only to xendit_sync, which passes it on (FORWARDS) once it has expired the open invoices.
+    EventType.SUBSCRIPTION_CANCELLED: (X,),
     EventType.REFUND_SUCCEEDED: (E, C, M),
     EventType.XENDIT_INVOICE_PAID: (X,),
     EventType.XENDIT_INVOICE_EXPIRED: (X,),
     EventType.XENDIT_CALLBACK: (X,),
+}
+
+#: Events xendit_sync passes on, unchanged, once it has acted on them. In the customer's group a
+#: cancellation then reaches the books behind every invoice xendit_sync issued before it, whatever
+#: order the downstream queues would otherwise have seen (docs/consumer-runtime.md, "Order").
+FORWARDS: Final[dict[EventType, tuple[Integration, ...]]] = {
+    EventType.SUBSCRIPTION_CANCELLED: (C, M, E),
 }
 
 #: Follow-up events each consumer may publish (its IAM role may send only to their queues).
@@ -48,6 +56,7 @@ PUBLISHES: Final[dict[Integration, tuple[EventType, ...]]] = {
         EventType.PAYMENT_SUCCEEDED,
         EventType.INVOICE_EXPIRED,
         EventType.REFUND_SUCCEEDED,
+        EventType.SUBSCRIPTION_CANCELLED,  # forwarded
     ),
     E: (),
     C: (),
@@ -68,14 +77,24 @@ def routes_for(event_type: EventType | str) -> tuple[Integration, ...]:
     return ROUTES[EventType(event_type)]
 
 
+def follow_up_targets(event_type: EventType | str) -> tuple[Integration, ...]:
+    """Where a consumer's publish of ``event_type`` goes: its forward list, else its routes."""
+    event_type = EventType(event_type)
+    return FORWARDS.get(event_type, ROUTES[event_type])
+
+
 def handled_by(integration: Integration) -> tuple[EventType, ...]:
-    """The event types that reach ``integration``'s queue."""
-    return tuple(event_type for event_type, targets in ROUTES.items() if integration in targets)
+    """The event types that reach ``integration``'s queue (routed there, or forwarded)."""
+    return tuple(
+        event_type
+        for event_type in EventType
+        if integration in ROUTES.get(event_type, ()) or integration in FORWARDS.get(event_type, ())
+    )
 
 
 def publish_targets(integration: Integration) -> tuple[Integration, ...]:
     """The queues ``integration`` sends follow-up events to."""
-    targets = {target for event_type in PUBLISHES[integration] for target in ROUTES[event_type]}
+    targets = {target for event_type in PUBLISHES[integration] for target in follow_up_targets(event_type)}
     return tuple(i for i in Integration if i in targets)
 
 

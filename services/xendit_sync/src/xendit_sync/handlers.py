@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from lovia_billing import (
     ConfirmationMismatch,
+    DomainEvent,
     EventType,
     InvoiceRequested,
     PaymentSucceeded,
@@ -66,7 +67,7 @@ class XenditHandlers:
                 "newly_created": existing is None,
             },
         )
-        await ctx.publish(mapping.issued_event(event, invoice))
+        await self._publish_once(mapping.issued_event(event, invoice), ctx)
 
     async def on_invoice_callback(self, event: mapping.InvoiceCallback, ctx: HandlerContext) -> None:
         """Confirm a PAID/SETTLED/EXPIRED callback with Xendit's API, then book what the API says."""
@@ -87,12 +88,13 @@ class XenditHandlers:
             if event.status == "EXPIRED":
                 ctx.logger.info("expiry superseded by a payment", extra={"xendit_invoice_id": invoice.id})
                 return
-            await self._publish_payment(mapping.payment_event(invoice), ctx)
+            await self._publish_once(mapping.payment_event(invoice), ctx)
         else:
-            await ctx.publish(mapping.expired_event(invoice))
+            await self._publish_once(mapping.expired_event(invoice), ctx)
 
     async def on_subscription_cancelled(self, event: SubscriptionCancelled, ctx: HandlerContext) -> None:
-        """Expire the customer's open invoices of that subscription, and say so (``invoice.expired``).
+        """Expire the customer's open invoices of that subscription, say so (``invoice.expired``),
+        then pass the cancellation on to the books (ChartMogul, Mautic, ERPNext).
 
         Xendit's list cannot filter on metadata, so PENDING invoices are listed and filtered here.
         """
@@ -111,7 +113,10 @@ class XenditHandlers:
                 raise
             ctx.logger.info("expired on cancellation", extra={"xendit_invoice_id": invoice.id})
             if expired.status == "EXPIRED":
-                await ctx.publish(mapping.expired_event(expired))
+                await self._publish_once(mapping.expired_event(expired), ctx)
+        # Passed on only now: in the customer's group the books get it behind every invoice this
+        # consumer issued before it (topology.FORWARDS).
+        await ctx.publish(event)
 
     async def on_product_callback(self, event: XenditCallback, ctx: HandlerContext) -> None:
         """Confirm another product's callback with that product's API, then book what the API says."""
@@ -122,15 +127,15 @@ class XenditHandlers:
         if confirm is None:
             raise PermanentError(f"no confirmation for {event.product} callbacks; nothing booked")
         claim = await confirm(self.xendit, event)
-        await self._publish_payment(await self.owners.payment_event(claim), ctx)
+        await self._publish_once(await self.owners.payment_event(claim), ctx)
 
     async def _on_refund(self, event: XenditCallback, ctx: HandlerContext) -> None:
         """The refunded payment first (confirmed again, the same event as its own callback's), then
         the refund: every downstream books a payment before its refund."""
         refund_copy = await refund.confirm(self.xendit, event)
         payment = await self._refunded_payment(refund_copy)
-        await self._publish_payment(payment, ctx)
-        await ctx.publish(mapping.refund_event(refund_copy, payment))
+        await self._publish_once(payment, ctx)
+        await self._publish_once(mapping.refund_event(refund_copy, payment), ctx)
 
     async def _refunded_payment(self, refund_copy: Refund) -> PaymentSucceeded:
         what = f"refund {refund_copy.id}"
@@ -152,18 +157,18 @@ class XenditHandlers:
         return await self.owners.payment_event(payment_request.claim(request, capture))
 
     @staticmethod
-    async def _publish_payment(payment: PaymentSucceeded, ctx: HandlerContext) -> None:
-        """Publish a payment; one already published from another product's report is left as it is."""
+    async def _publish_once(event: DomainEvent, ctx: HandlerContext) -> None:
+        """Publish a follow-up event; one already published under its natural key stands.
+
+        The ledger refuses a second body under one event id (``LedgerConflict``): the same payment
+        reported by another product (the cycle's view before the payment request's), or an
+        ``invoice.issued`` rebuilt after Xendit changed the invoice (expired, paid). The first one
+        is on its way, once; this one is left out, and said so.
+        """
         try:
-            await ctx.publish(payment)
+            await ctx.publish(event)
         except LedgerConflict:
-            # Same payment identity, another report's body (e.g. the recurring cycle before its
-            # payment request): the payment is already on its way, once.
             ctx.logger.info(
-                "payment already reported by another product; booked once",
-                extra={
-                    "event_id": payment.event_id,
-                    "payment_id": payment.payment_id,
-                    "source": payment.source,
-                },
+                "already published under this natural key; the first one stands",
+                extra={"event_id": event.event_id, "event_type": event.event_type.value},
             )

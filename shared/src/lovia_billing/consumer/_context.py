@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -9,7 +10,7 @@ from aws_lambda_powertools import Logger
 
 from lovia_billing._events import DomainEvent
 from lovia_billing.ledger import IntegrationStatus
-from lovia_billing.topology import Integration
+from lovia_billing.topology import Integration, follow_up_targets
 
 
 class LedgerPort(Protocol):
@@ -29,7 +30,9 @@ class LedgerPort(Protocol):
 class PublisherPort(Protocol):
     """How follow-up events leave (``lovia_billing.publisher.Publisher`` fits)."""
 
-    async def publish(self, event: DomainEvent, *, correlation_id: str) -> object: ...
+    async def publish(
+        self, event: DomainEvent, *, correlation_id: str, integrations: Sequence[Integration] | None = None
+    ) -> object: ...
 
 
 @dataclass
@@ -43,6 +46,8 @@ class DeliveryContext:
     publisher: PublisherPort | None
 
     async def publish(self, event: DomainEvent) -> None:
+        """Publish a follow-up event to the queues it goes to from a consumer (``follow_up_targets``)."""
         if self.publisher is None:
             raise RuntimeError("this consumer was started without a publisher")
-        await self.publisher.publish(event, correlation_id=self.correlation_id)
+        targets = follow_up_targets(event.event_type)
+        await self.publisher.publish(event, correlation_id=self.correlation_id, integrations=targets)

@@ -112,7 +112,8 @@ class V1Controller(Controller):
         data: JSONBody[SubscriptionCancel],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Accepted]:
-        """Queues ``subscription.cancelled`` (Xendit, ChartMogul, Mautic, ERPNext).
+        """Queues ``subscription.cancelled`` for xendit_sync, which expires the open invoices and then
+        passes it on to ChartMogul, Mautic and ERPNext (so it reaches them behind those invoices).
 
         A subscription is cancelled once: a repeated cancel answers 202 with the first one's
         ``event_id`` and queues nothing new.
