@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: run test lint typecheck sync bench-ingest bench-consumer bench-e2e deploy-check compose clean
+.PHONY: run test test-model lint typecheck sync bench-ingest bench-consumer bench-e2e deploy-check compose clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -32,6 +32,10 @@ run: sync
 ## make test: lint, types, then the whole suite.
 test: sync lint typecheck
 	$(RUN) pytest
+
+## make test-model: the model-based test of exactly-once with its long profile (random seeds, 25 runs of 60 steps).
+test-model: sync
+	MODEL_PROFILE=long $(RUN) pytest tests/model
 
 lint: sync
 	$(RUN) ruff check .
