@@ -99,6 +99,19 @@ class Driver:
 
     # --- operators ------------------------------------------------------------------------------------
 
+    def dead_reasons(self) -> dict[str, str]:
+        """Each dead event id with its integration and last error (for a failure message)."""
+        reasons: dict[str, str] = {}
+        counts = self.queues.counts()
+        for integration in Integration:
+            if counts[f"{integration.value}-dlq"]:
+                done = billing_cli(self.stack, "dlq", "show", integration.value, "--json")
+                for message in json.loads(done.stdout or "[]"):
+                    reasons[str(message["event_id"])] = (
+                        f"{integration.value} {message.get('event_type')}: {message.get('last_error')}"
+                    )
+        return reasons
+
     def dead_events(self) -> dict[str, set[str]]:
         """Event ids in each DLQ, as ``billing dlq show`` lists them (only non-empty DLQs are shown)."""
         dead: dict[str, set[str]] = {}

@@ -27,12 +27,15 @@ class Summary:
     forged: int = 0
     violations: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: Forged callbacks of every run so far: their dead letters stay in the DLQs, explained.
+    forged_events: set[str] = field(default_factory=set)
 
     def record(self, world: World, truth: Truth, found: list[str]) -> None:
         self.runs += 1
         self.steps.update(world.steps)
         self.payments += len(truth.payments)
         self.forged += len(world.forged_events)
+        self.forged_events |= world.forged_events
         self.violations += found
 
     def lines(self) -> list[str]:

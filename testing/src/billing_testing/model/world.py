@@ -29,11 +29,13 @@ class World:
     customers: dict[str, str] = field(default_factory=dict)  # customer id -> e-mail
     upserted: set[str] = field(default_factory=set)
     invoices: dict[str, tuple[str, int]] = field(default_factory=dict)  # accepted: id -> (customer, amount)
+    bodies: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted invoice id -> its body
     refused_invoices: set[str] = field(default_factory=set)
     forged_events: set[str] = field(default_factory=set)
     cancelled: dict[str, list[datetime]] = field(default_factory=dict)  # customer -> cancellation times
     accepted_events: set[str] = field(default_factory=set)
     steps: Counter[str] = field(default_factory=Counter)
+    log: list[str] = field(default_factory=list)  # the program, one action a line
 
     def customer_of(self, invoice_id: str) -> str:
         return self.invoices[invoice_id][0]
