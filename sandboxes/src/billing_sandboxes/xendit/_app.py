@@ -23,7 +23,7 @@ from billing_sandboxes.xendit._clock import iso, now
 from billing_sandboxes.xendit._config import XenditSandboxConfig
 from billing_sandboxes.xendit._errors import XenditApiError, error_body, validation_error
 from billing_sandboxes.xendit._invoices import STATUSES, InvoiceStore, build_invoice
-from billing_sandboxes.xendit._ratelimit import RateLimiter
+from billing_sandboxes.xendit._ratelimit import RateLimiter, injected_headers
 
 _JSON = msgspec.json.Encoder(decimal_format="number")
 
@@ -274,4 +274,5 @@ def create_app(**overrides: Any) -> ASGIApp:
     )
     app.state.sandbox = sandbox
     asgi: ASGIApp = cast(ASGIApp, app)  # Litestar's ASGI signature is a narrower spelling of the same
-    return FaultMiddleware(asgi, sandbox.faults, error_body)
+    limited = injected_headers(lambda: sandbox.config.rate_limit)
+    return FaultMiddleware(asgi, sandbox.faults, error_body, limited)
