@@ -82,10 +82,15 @@ class OutageGuard:
         self._wake = asyncio.Event()
         #: The message kept in hand to be tried at each probe while the breaker is open.
         self.probe: Held | None = None
+        self._probing = False  # a probe is being tried: it stays the one message kept in hand
 
     @property
     def closed(self) -> bool:
         return self.breaker.closed
+
+    @property
+    def holding_probe(self) -> bool:
+        return self.probe is not None
 
     # ---- outcomes --------------------------------------------------------------------------------
 
@@ -106,7 +111,7 @@ class OutageGuard:
     async def _hold_back(self, held: Held, outcome: Outcome) -> None:
         await self._disposer.mark_waiting(held, outcome, self._opened_at())
         self._metrics.count("held_back")
-        if self.probe is None and not self._stopping():
+        if self.probe is None and not self._probing and not self._stopping():
             self.probe = held  # its lease keeps it ours: the next probe tries it without a receive
             self._log.warning(
                 "kept in hand as the breaker's probe", extra={**outcome.log, "error": outcome.error}
@@ -133,6 +138,13 @@ class OutageGuard:
             await self._probe()
 
     async def _probe(self) -> None:
+        self._probing = True
+        try:
+            await self._try_probe()
+        finally:
+            self._probing = False
+
+    async def _try_probe(self) -> None:
         self._metrics.count("probes")
         await self._moved(self.breaker.begin_probe())
         held, self.probe = self.probe, None
@@ -152,7 +164,9 @@ class OutageGuard:
         )
         if signal is Signal.UNAVAILABLE and not self.breaker.closed:
             await self._disposer.mark_waiting(held, outcome, self._opened_at())
-            if time.monotonic() - held.received_at < self._hold_seconds and not self._stopping():
+            fresh = time.monotonic() - held.received_at < self._hold_seconds
+            # Another message may have become the probe while this one ran (awaits in between).
+            if fresh and not self.holding_probe and not self._stopping():
                 self.probe = held
             else:
                 await self._disposer.release([held])
