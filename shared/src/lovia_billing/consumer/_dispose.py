@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -160,6 +159,3 @@ class Disposer:
             await self.acknowledge(held)
         else:
             await self.set_visibility(held, 0)
-
-    def log_keys(self, held: Held) -> dict[str, Any]:
-        return self._pipeline.keys(held.delivery)

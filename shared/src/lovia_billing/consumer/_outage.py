@@ -109,15 +109,25 @@ class OutageGuard:
         return True
 
     async def _hold_back(self, held: Held, outcome: Outcome) -> None:
-        await self._disposer.mark_waiting(held, outcome, self._opened_at())
+        """Called while the breaker is open; decides before any await, so a close cannot slip between
+        (a probe taken after the breaker closed would be hidden by its lease for ever)."""
         self._metrics.count("held_back")
-        if self.probe is None and not self._probing and not self._stopping():
-            self.probe = held  # its lease keeps it ours: the next probe tries it without a receive
+        keep = self._keep_as_probe(held)
+        if keep:
             self._log.warning(
                 "kept in hand as the breaker's probe", extra={**outcome.log, "error": outcome.error}
             )
-        else:
+        await self._disposer.mark_waiting(held, outcome, self._opened_at())
+        if not keep:
             await self._disposer.release([held])
+
+    def _keep_as_probe(self, held: Held) -> bool:
+        """Make ``held`` the probe if the breaker is open and none is in hand; synchronous on purpose."""
+        fresh = time.monotonic() - held.received_at < self._hold_seconds
+        if self.breaker.closed or self.holding_probe or self._probing or self._stopping() or not fresh:
+            return False
+        self.probe = held  # its lease keeps it ours: the next probe tries it without a receive
+        return True
 
     def _opened_at(self) -> float:
         return self.breaker.opened_at if self.breaker.opened_at is not None else time.time()
@@ -141,6 +151,13 @@ class OutageGuard:
         self._probing = True
         try:
             await self._try_probe()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A DynamoDB or SQS error mid-probe must not end the loop, or the breaker stays open.
+            self._log.exception("probe failed: trying again after the interval")
+            if self.breaker.state is BreakerState.PROBING:
+                await self._moved(self.breaker.no_probe())
         finally:
             self._probing = False
 
@@ -155,7 +172,7 @@ class OutageGuard:
             return
         try:
             outcome = await self._pipeline.run(held.delivery, held.lease)
-        except asyncio.CancelledError:
+        except BaseException:
             await self._disposer.release([held])
             raise
         signal = signal_of(outcome)
@@ -163,12 +180,10 @@ class OutageGuard:
             held.delivery.group_id, signal, error=outcome.error, wait=outcome.retry_after
         )
         if signal is Signal.UNAVAILABLE and not self.breaker.closed:
+            self._probing = False  # this one may be kept again (it ends the probe)
+            keep = self._keep_as_probe(held)
             await self._disposer.mark_waiting(held, outcome, self._opened_at())
-            fresh = time.monotonic() - held.received_at < self._hold_seconds
-            # Another message may have become the probe while this one ran (awaits in between).
-            if fresh and not self.holding_probe and not self._stopping():
-                self.probe = held
-            else:
+            if not keep:
                 await self._disposer.release([held])
         else:
             await self._disposer.settle(held, outcome)
@@ -211,6 +226,9 @@ class OutageGuard:
         elif transition.after is BreakerState.CLOSED and transition.before is not BreakerState.CLOSED:
             self._metrics.count("breaker_closed")
             self._log.warning("circuit breaker closed: receiving again", extra=extra)
+            # Closed by another message's answer: the probe in hand goes back to the queue, where
+            # its group's turn comes again in order (kept, its lease would hide it for ever).
+            await self.close()
             self._on_close()
         self._metrics.breaker(state.state is not BreakerState.CLOSED)
         await self._publish()
