@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -141,10 +141,51 @@ class ConsumerSettings(BillingSettings):
     )
     consumer_claim_seconds: int = Field(default=120, ge=1, description="idempotency claim lifetime")
     consumer_backoff_base: float = Field(default=2.0, ge=0, description="first retry delay, seconds")
-    consumer_backoff_cap: float = Field(default=300.0, ge=0, description="longest retry delay, seconds")
+    consumer_backoff_cap: float = Field(
+        default=12 * 3600.0,
+        ge=0,
+        le=12 * 3600.0,
+        description="longest retry delay, seconds (SQS's maximum visibility timeout, 12 h)",
+    )
+    consumer_breaker_groups: int = Field(
+        default=3,
+        ge=1,
+        description="message groups that must fail for system reasons (connection, timeout, 5xx, 429) "
+        "within the window, with no success between, to open the circuit breaker",
+    )
+    consumer_breaker_window_seconds: float = Field(
+        default=120.0, gt=0, description="how recent those failures must be, seconds"
+    )
+    consumer_breaker_probe_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="first probe after the breaker opens, seconds; doubles per failed probe",
+    )
+    consumer_breaker_probe_cap_seconds: float = Field(
+        default=300.0, gt=0, description="longest interval between probes, seconds"
+    )
+    consumer_time_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="tests only: multiplies the retry backoff and every breaker duration "
+        "(0.001 makes the 24 h retry budget about 90 s and a 5 min probe interval 0.3 s)",
+    )
     consumer_metrics_seconds: float = Field(default=60.0, gt=0, description="metrics flush interval")
     idempotency_ttl_days: int = Field(default=30, ge=1, description="how long a done record is kept")
     health_file: str | None = Field(default=None, description="liveness heartbeat file (touched each poll)")
+
+    @model_validator(mode="after")
+    def _probe_cap_not_below_first_probe(self) -> ConsumerSettings:
+        if self.consumer_breaker_probe_cap_seconds < self.consumer_breaker_probe_seconds:
+            raise ValueError(
+                "CONSUMER_BREAKER_PROBE_CAP_SECONDS must be at least CONSUMER_BREAKER_PROBE_SECONDS"
+            )
+        return self
+
+    def scaled(self, seconds: float) -> float:
+        """A retry or breaker duration under ``consumer_time_scale`` (itself in production)."""
+        return seconds * self.consumer_time_scale
 
     @property
     def buffer_limit(self) -> int:

@@ -18,7 +18,10 @@ MAX_SAMPLES = 99
 
 
 class ConsumerMetrics:
-    """processed, failed, retried, dead, duplicate (counts); handler latency and message age (ms)."""
+    """Counts (processed, failed, retried, dead, duplicate; breaker_opened, breaker_closed, held_back,
+    probes), handler latency and message age (ms), and the gauge ``breaker_open`` (1 while the
+    circuit breaker is open or probing, else 0), written with every flush once the breaker has moved.
+    """
 
     def __init__(self, integration: str, *, namespace: str = NAMESPACE) -> None:
         self._provider = AmazonCloudWatchEMFProvider(
@@ -28,6 +31,7 @@ class ConsumerMetrics:
         self.totals: Counter[str] = Counter()  # since start, for tests and the benchmark
         self._latency_ms: list[float] = []
         self._age_ms: list[float] = []
+        self.breaker_open: bool | None = None  # None until the breaker first moves: nothing to say
 
     def count(self, name: str, value: int = 1) -> None:
         self.counts[name] += value
@@ -41,10 +45,18 @@ class ConsumerMetrics:
         if len(self._age_ms) < MAX_SAMPLES:
             self._age_ms.append(max(0.0, seconds) * 1000)
 
+    def breaker(self, is_open: bool) -> None:
+        self.breaker_open = is_open
+
     def flush(self) -> None:
-        """Write one EMF document if anything happened since the last flush."""
-        if not (self.counts or self._latency_ms or self._age_ms):
+        """Write one EMF document if anything happened since the last flush (or a breaker is open)."""
+        if not (self.counts or self._latency_ms or self._age_ms or self.breaker_open is not None):
             return  # Powertools warns on an empty flush, and an empty document says nothing
+        if self.breaker_open is not None:
+            # A gauge: one sample a flush, so an alarm on its maximum sees every minute it stays open.
+            self._provider.add_metric(
+                name="breaker_open", unit=MetricUnit.Count, value=int(self.breaker_open)
+            )
         for name, value in sorted(self.counts.items()):
             self._provider.add_metric(name=name, unit=MetricUnit.Count, value=value)
         for sample in self._latency_ms:

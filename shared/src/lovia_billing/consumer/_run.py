@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from lovia_billing._settings import ConsumerSettings
 from lovia_billing.aws import open_aws_clients
+from lovia_billing.breakers import BreakerBoard
 from lovia_billing.consumer._consumer import Consumer
 from lovia_billing.consumer._integration import IntegrationApp
 from lovia_billing.idempotency import IdempotencyStore
@@ -57,6 +58,7 @@ async def open_consumer(app: IntegrationApp, settings: ConsumerSettings) -> Asyn
             ),
             ledger=ledger,
             publisher=Publisher(clients.sqs, topology, ledger),
+            breakers=BreakerBoard(clients.dynamodb, topology.idempotency_table, topology.stage),
             max_receive_count=max_receive_count,
         )
 
