@@ -210,7 +210,6 @@ async def test_a_cancellation_chartmogul_refuses_is_permanent(app: IntegrationAp
     assert caught.value.status == 422
 
 
-
 async def test_cancelling_a_subscription_chartmogul_never_had_changes_nothing(
     app: IntegrationApp, base_url: str
 ) -> None:
