@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
+from billing_cli.local_stack import LOCAL_XENDIT_KEY
 from billing_testing.model.driver import Driver, new_key
 from billing_testing.model.summary import SUMMARY
 from billing_testing.model.world import Books, Truth, World, violations
@@ -52,6 +53,12 @@ FORGERIES = (
 )
 SETTLE_SECONDS = 120.0
 DOWNSTREAM_SANDBOXES = ("erpnext-sandbox", "chartmogul-sandbox", "mautic-sandbox", "xendit-sandbox")
+FAULT_PATHS = {
+    "erpnext-sandbox": "/api/",
+    "chartmogul-sandbox": "/v1/",
+    "mautic-sandbox": "/api/",
+    "xendit-sandbox": "/v2/",
+}
 CHANNELS = ("BCA", "MANDIRI", "BNI", "OVO", "DANA", "QRIS", "CREDIT_CARD", "ALFAMART")
 
 
@@ -65,6 +72,9 @@ ACTIONS: dict[str, int] = {
     "repeat_invoice": 1,
     "cancel_subscription": 1,
     "pay": 5,
+    "pay_through_another_product": 3,
+    "report_on_every_route": 2,
+    "refund": 2,
     "expire": 1,
     "callbacks_again": 2,
     "forge": 3,
@@ -243,6 +253,106 @@ class BillingMachine(RuleBasedStateMachine):
         response = self.driver.xendit("POST", f"/_sandbox/invoices/{xendit['id']}/pay", json=body)
         assert response.status_code == 200, response.text
 
+    def pay_through_another_product(self, data: Draws) -> None:
+        """A payment request, an e-wallet charge or a subscription cycle naming one of our invoices
+        (as our backends create them), paid in the sandbox, which sends its real callbacks."""
+        invoice = self._invoice(data)
+        customer, amount = self.world.invoices[invoice]
+        product = data.draw(("payment_request", "ewallet", "recurring"), label="product")
+        share = data.draw(("full", "full", "partial"), label="share")
+        paid = amount if share == "full" else amount // 2
+        meta = {"lovia_customer_id": customer, "lovia_invoice_id": invoice}
+        if product == "payment_request":
+            request = self.driver.xendit_api(
+                "POST",
+                "/payment_requests",
+                {
+                    "reference_id": invoice,
+                    "amount": paid,
+                    "currency": "IDR",
+                    "country": "ID",
+                    "payment_method": {
+                        "type": "EWALLET",
+                        "reusability": "ONE_TIME_USE",
+                        "ewallet": {"channel_code": "OVO"},
+                    },
+                    "metadata": meta,
+                },
+            )
+            self.driver.xendit_api(
+                "POST", f"/payment_requests/{request['id']}/payments/simulate", {"amount": paid}
+            )
+        elif product == "ewallet":
+            charge = self.driver.xendit_api(
+                "POST",
+                "/ewallets/charges",
+                {
+                    "reference_id": invoice,
+                    "currency": "IDR",
+                    "amount": paid,
+                    "checkout_method": "ONE_TIME_PAYMENT",
+                    "channel_code": "ID_DANA",
+                    "channel_properties": {"success_redirect_url": "https://lovia.example/done"},
+                    "metadata": meta,
+                },
+            )
+            response = self.driver.xendit(
+                "POST", f"/_sandbox/ewallets/charges/{charge['id']}/complete", json={}
+            )
+            assert response.is_success, response.text
+        else:
+            plan = self.driver.xendit_api(
+                "POST",
+                "/recurring/plans",
+                {
+                    "reference_id": f"sub_{customer}",
+                    "customer_id": f"cust-{customer}",
+                    "recurring_action": "PAYMENT",
+                    "currency": "IDR",
+                    "amount": paid,
+                    "schedule": {"interval": "MONTH", "interval_count": 1},
+                    "immediate_action_type": "FULL_AMOUNT",
+                    "metadata": meta,
+                    "description": "Lovia Pro",
+                },
+            )
+            cycle = self.driver.xendit_api("GET", f"/recurring/plans/{plan['id']}/cycles")["data"][-1]
+            path = f"/recurring/plans/{plan['id']}/cycles/{cycle['id']}/simulate"
+            self.driver.xendit_api("POST", path, {"amount": paid})
+
+    def report_on_every_route(self, data: Draws) -> None:
+        """A payment Xendit reported, posted again on every envelope route, in any order: Xendit
+        lets one URL take several webhook types, and retries and resends at will."""
+        sent = [
+            c["body"]
+            for route in ("payment", "recurring", "ewallet", "refund")
+            for c in self.driver.sent_callbacks(route)
+        ]
+        if not sent:
+            return
+        body = data.draw(sent, label="callback")
+        routes = ["payment", "recurring", "ewallet", "refund"]
+        self.rng.shuffle(routes)
+        for route in routes:
+            response = self.driver.callback(route, body)
+            assert response.status_code == 200, response.text
+
+    def refund(self, data: Draws) -> None:
+        """A refund of a paid invoice, in full or in part, as finance does it at Xendit."""
+        xendit = self.driver.xendit_invoice(self._invoice(data), within=5)
+        if xendit is None or xendit["status"] not in ("PAID", "SETTLED"):
+            return
+        share = data.draw(("full", "partial"), label="share")
+        body: dict[str, Any] = {"invoice_id": xendit["id"], "reason": "REQUESTED_BY_CUSTOMER"}
+        if share == "partial":
+            body["amount"] = int(Decimal(str(xendit["paid_amount"])) // 3)
+        for _ in range(8):  # injected 5xx/429 faults hit the model's own calls too
+            response = self.driver.xendit("POST", "/refunds", json=body, auth=(LOCAL_XENDIT_KEY, ""))
+            if response.status_code < 500 and response.status_code != 429:
+                break
+            time.sleep(0.3)
+        assert response.status_code in (200, 201, 400), response.text  # 400: nothing left to refund
+
     def expire(self, data: Draws) -> None:
         xendit = self.driver.xendit_invoice(self._invoice(data))
         if xendit is None or xendit["status"] != "PENDING":
@@ -350,7 +460,9 @@ class BillingMachine(RuleBasedStateMachine):
         status = data.draw((500, 502, 503, 429), label="status")
         count = data.draw(range(1, 5), label="count")
         kind = "rate_limit" if status == 429 else "status"
-        self.driver.fault(sandbox, {"kind": kind, "status": status, "count": count, "method": "POST"})
+        # The API a consumer calls, not the side door the model pays and refunds through.
+        path = FAULT_PATHS[sandbox]
+        self.driver.fault(sandbox, {"kind": kind, "status": status, "count": count, "path": path})
 
     def redrive_dead_letters(self, data: Draws) -> None:
         self._redrive()
