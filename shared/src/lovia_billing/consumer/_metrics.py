@@ -69,9 +69,9 @@ class ConsumerMetrics:
         """One EMF line (nothing when there is nothing: Powertools warns on an empty flush)."""
         if not counts and not any(samples.values()):
             return
-        for name, value in counts.items():
-            self._provider.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        for name, count in counts.items():
+            self._provider.add_metric(name=name, unit=MetricUnit.Count, value=count)
         for name, values in samples.items():
-            for value in values:
-                self._provider.add_metric(name=name, unit=MetricUnit.Milliseconds, value=value)
+            for sample in values:
+                self._provider.add_metric(name=name, unit=MetricUnit.Milliseconds, value=sample)
         self._provider.flush_metrics()
