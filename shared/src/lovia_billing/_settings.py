@@ -106,8 +106,16 @@ class IngestSettings(BillingSettings):
         description="accepted x-callback-token values, comma-separated (rotation: list both)",
     )
     max_body_bytes: int = Field(default=64 * 1024, description="largest accepted request body (< 256 KiB)")
+    public_base_url: str | None = Field(
+        default=None,
+        description="where clients reach the ingest, named in its OpenAPI document (default http://HOST:PORT)",
+    )
 
     _split = field_validator("billing_api_keys", "xendit_callback_token", mode="before")(split_list)
+
+    @property
+    def public_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 class ConsumerSettings(BillingSettings):
