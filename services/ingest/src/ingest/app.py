@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.types import ASGIApp, Message, Receive, Send
 from pydantic import ValidationError
 
@@ -25,6 +26,7 @@ from ingest.services import Services
 from lovia_billing import IngestSettings, PublishError
 from lovia_billing.aws import AwsClients, open_aws_clients
 from lovia_billing.logs import get_logger
+from lovia_billing.tracing import tracing_enabled
 
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -98,6 +100,8 @@ def create_app(settings: IngestSettings, aws: AwsClients | None = None) -> Lites
         request_class=JsonRequest,
         request_max_body_size=settings.max_body_bytes,
         middleware=[request_id_middleware, content_type_middleware],
+        # A span per request (the publisher adds the correlation id), only when tracing is on.
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig())] if tracing_enabled() else [],
         exception_handlers={
             HTTPException: on_http_exception,
             ValidationError: lambda _request, exc: validation_failed(exc),
