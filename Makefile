@@ -53,9 +53,11 @@ bench-consumer: sync
 bench-e2e: sync
 	$(RUN) python bench/e2e.py
 
-## make deploy-check: the offline deployment checks alone (hadolint, compose and CI schemas, CDK + cdk-nag + cfn-lint).
+## make deploy-check: the offline deployment checks alone: hadolint, compose, the pipeline (GitLab's
+## schema and its release rules read as data), CDK assertions + cdk-nag + cfn-lint, no missing context
+## (synthesis without credentials), alarms and traces, the OpenAPI document, settings from Secrets Manager.
 deploy-check: sync
-	$(RUN) pytest infra/tests
+	$(RUN) pytest infra/tests services/ingest/tests/test_openapi.py shared/tests/test_settings.py
 	$(RUN) python -m billing_infra.compose --check
 
 ## make compose: regenerate docker-compose.yml from cli/src/billing_cli/local_stack.py.

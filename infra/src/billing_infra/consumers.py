@@ -59,7 +59,7 @@ class ConsumerService(Construct):
         super().__init__(scope, construct_id)
         assert service.integration is not None
         integration = service.integration
-        task = task_definition(
+        task, self.log_group = task_definition(
             self,
             ctx,
             service,

@@ -38,14 +38,19 @@ class IngestService(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         environment = ctx.environment
-        task = task_definition(
+        task, self.log_group = task_definition(
             self,
             ctx,
             INGEST,
             cpu=512,
             memory_mib=1024,
             port=INGEST_PORT,
-            environment={"HOST": "0.0.0.0", "PORT": str(INGEST_PORT)},
+            environment={
+                "HOST": "0.0.0.0",
+                "PORT": str(INGEST_PORT),
+                # The OpenAPI document's server: the public host name, not the task's address.
+                "PUBLIC_BASE_URL": environment.public_base_url,
+            },
             health_check=ecs.HealthCheck(
                 command=["CMD-SHELL", INGEST_HEALTHCHECK],
                 interval=Duration.seconds(15),

@@ -2,17 +2,24 @@
 
 In AWS, secrets reach the environment as ECS container secrets. Outside ECS, ``BILLING_SECRETS_ARN``
 may name one Secrets Manager secret whose JSON keys are setting names (``XENDIT_SECRET_KEY``...);
-environment variables win over it. Nothing reads settings at import time.
+environment variables win over it. The secret is read by pydantic-settings' own
+``AWSSecretsManagerSettingsSource`` (the ``aws-secrets-manager`` extra). Nothing reads settings at
+import time.
 """
 
 from __future__ import annotations
 
-import json
+import os
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    AWSSecretsManagerSettingsSource,
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from lovia_billing._errors import ConfigurationError
 from lovia_billing.topology import Topology
@@ -29,34 +36,27 @@ def split_list(value: Any) -> Any:
 CommaList = Annotated[list[SecretStr], NoDecode]
 
 
-class SecretsManagerSource(PydanticBaseSettingsSource):
-    """Reads one JSON secret named by ``BILLING_SECRETS_ARN`` (synchronous: runs once at start-up)."""
+def _region_of(secret_id: str) -> str | None:
+    """The region an ARN names (``arn:aws:secretsmanager:<region>:…``); else boto's own default."""
+    parts = secret_id.split(":")
+    if secret_id.startswith("arn:") and len(parts) > 3 and parts[3]:
+        return parts[3]
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
-    def __init__(self, settings_cls: type[BaseSettings], secret_arn: str | None) -> None:
-        super().__init__(settings_cls)
-        self._values: dict[str, Any] = {}
-        if secret_arn:
-            self._values = self._load(secret_arn)
 
-    @staticmethod
-    def _load(secret_arn: str) -> dict[str, Any]:
-        import boto3  # only when a secret is configured
+def secrets_manager_source(settings_cls: type[BaseSettings], secret_id: str) -> PydanticBaseSettingsSource:
+    """The secret's JSON keys as settings (case-insensitive, like the environment), read once now.
 
-        try:
-            raw = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
-            values = json.loads(raw)
-        except Exception as exc:
-            raise ConfigurationError(f"cannot read BILLING_SECRETS_ARN: {type(exc).__name__}") from exc
-        if not isinstance(values, dict):
-            raise ConfigurationError("BILLING_SECRETS_ARN must hold a JSON object")
-        return {str(k).lower(): v for k, v in values.items()}
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:  # noqa: ARG002 - signature of the base class
-        return self._values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        names = set(self.settings_cls.model_fields)
-        return {k: v for k, v in self._values.items() if k in names}
+    A secret that cannot be read or is not a JSON object is a ``ConfigurationError`` naming the
+    setting, never the secret's content.
+    """
+    try:
+        source = AWSSecretsManagerSettingsSource(
+            settings_cls, secret_id, region_name=_region_of(secret_id), case_sensitive=False
+        )
+    except Exception as exc:
+        raise ConfigurationError(f"cannot read BILLING_SECRETS_ARN: {type(exc).__name__}") from exc
+    return source
 
 
 class BillingSettings(BaseSettings):
@@ -86,9 +86,10 @@ class BillingSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - no .env files: the environment only
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        import os
-
-        secrets = SecretsManagerSource(settings_cls, os.environ.get("BILLING_SECRETS_ARN"))
+        secret_id = os.environ.get("BILLING_SECRETS_ARN")
+        if not secret_id:
+            return init_settings, env_settings, file_secret_settings
+        secrets = secrets_manager_source(settings_cls, secret_id)
         return init_settings, env_settings, secrets, file_secret_settings
 
 
@@ -105,8 +106,16 @@ class IngestSettings(BillingSettings):
         description="accepted x-callback-token values, comma-separated (rotation: list both)",
     )
     max_body_bytes: int = Field(default=64 * 1024, description="largest accepted request body (< 256 KiB)")
+    public_base_url: str | None = Field(
+        default=None,
+        description="where clients reach the ingest, named in its OpenAPI document (default http://HOST:PORT)",
+    )
 
     _split = field_validator("billing_api_keys", "xendit_callback_token", mode="before")(split_list)
+
+    @property
+    def public_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 class ConsumerSettings(BillingSettings):

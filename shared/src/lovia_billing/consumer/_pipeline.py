@@ -15,6 +15,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from lovia_billing import tracing
 from lovia_billing._errors import PermanentError, RetryableError
 from lovia_billing._events import DomainEvent, parse_event
 from lovia_billing.consumer._context import DeliveryContext, LedgerPort, PublisherPort
@@ -122,7 +123,14 @@ class Pipeline:
         started = time.monotonic()
         outcome: Outcome | None = None
         try:
-            await handler(event, context)
+            with tracing.consuming(
+                f"{self.integration.value} {event.event_type.value}",
+                delivery.attributes,
+                correlation_id=keys["correlation_id"],
+                event_id=event.event_id,
+                integration=self.integration.value,
+            ):
+                await handler(event, context)
         except asyncio.CancelledError:
             # Shutdown ran out of grace: the message is released by the consumer; so is our claim.
             await marking
