@@ -33,13 +33,14 @@ from billing_testing.model.world import Books, Truth, World, violations
 from billing_testing.stack import CONSUMERS, Stack
 from lovia_billing import derive_event_id
 
-pytestmark = [pytest.mark.slow]
+PROFILE_TIMEOUTS = {"ci": 900, "long": 3600}
 
 PROFILES: dict[str, dict[str, Any]] = {
     "ci": {"max_examples": 4, "stateful_step_count": 40, "derandomize": True},
     "long": {"max_examples": 25, "stateful_step_count": 60, "derandomize": False},
 }
 PROFILE = os.environ.get("MODEL_PROFILE", "ci")
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(PROFILE_TIMEOUTS[PROFILE])]
 AMOUNTS = (50_000, 99_000, 150_000, 250_000)
 FORGERIES = (
     "invoice:unknown",
@@ -516,16 +517,18 @@ def test_exactly_once_under_random_programs(model_stack: Stack) -> None:
     BillingMachine.stack = model_stack
     profile = PROFILES[PROFILE]
     started = time.monotonic()
-    run_state_machine_as_test(
-        BillingMachine,
-        settings=settings(
-            max_examples=profile["max_examples"],
-            stateful_step_count=profile["stateful_step_count"],
-            derandomize=profile["derandomize"],
-            deadline=None,
-            database=None,
-            phases=(Phase.explicit, Phase.generate),  # no shrinking: each example costs real seconds
-            suppress_health_check=list(HealthCheck),
-        ),
-    )
-    SUMMARY.seconds = time.monotonic() - started
+    try:
+        run_state_machine_as_test(
+            BillingMachine,
+            settings=settings(
+                max_examples=profile["max_examples"],
+                stateful_step_count=profile["stateful_step_count"],
+                derandomize=profile["derandomize"],
+                deadline=None,
+                database=None,
+                phases=(Phase.explicit, Phase.generate),  # no shrinking: each example costs real seconds
+                suppress_health_check=list(HealthCheck),
+            ),
+        )
+    finally:
+        SUMMARY.seconds = time.monotonic() - started
