@@ -105,6 +105,9 @@ class IngestSettings(BillingSettings):
         description="accepted x-callback-token values, comma-separated (rotation: list both)",
     )
     max_body_bytes: int = Field(default=64 * 1024, description="largest accepted request body (< 256 KiB)")
+    graphql_ide: bool = Field(default=True, description="serve GraphiQL at GET /graphql (its files are local)")
+    graphql_introspection: bool = Field(default=True, description="answer GraphQL introspection queries")
+    console_enabled: bool = Field(default=True, description="serve the operators' console at /console")
 
     _split = field_validator("billing_api_keys", "xendit_callback_token", mode="before")(split_list)
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from ingest._request import JsonRequest
 from ingest.errors import error_response, on_http_exception, on_unexpected
+from ingest.graphql.http import graphql_routes
 from ingest.routes._accept import validation_failed
 from ingest.routes.api import V1Controller
 from ingest.routes.health import liveness, readiness
@@ -93,7 +94,7 @@ def create_app(settings: IngestSettings, aws: AwsClients | None = None) -> Lites
             yield
 
     return Litestar(
-        route_handlers=[liveness, readiness, V1Controller, XenditWebhooks],
+        route_handlers=[liveness, readiness, V1Controller, XenditWebhooks, *graphql_routes(settings)],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         lifespan=[lifespan],
         request_class=JsonRequest,
