@@ -5,16 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from litestar import Request
+from litestar.datastructures import State
 
 from ingest.lookup import Lookup
 from ingest.routes._accept import request_id
 from ingest.services import Services
 
 
-async def graphql_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    """The context of one GraphQL request (a Litestar dependency; the request is already authorised)."""
-    services: Services = request.app.state.services
+async def graphql_context(state: State) -> dict[str, Any]:
+    """The context of one GraphQL request (a Litestar dependency; the request is already authorised).
+
+    Strawberry adds the ``request`` to it.
+    """
+    services: Services = state.services
     return {"services": services, "lookup": Lookup(services)}
 
 

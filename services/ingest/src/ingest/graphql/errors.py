@@ -23,9 +23,10 @@ from lovia_billing.logs import get_logger
 #: Codes of documents refused before anything runs, by the message of the rule that refused them.
 _REFUSALS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"exceeds maximum operation depth"), "query_too_deep"),
-    (re.compile(r"^Document contains more than \d+ tokens"), "query_too_large"),
+    (re.compile(r"Document contains more than \d+ tokens"), "query_too_large"),
     (re.compile(r"aliases found\. Allowed"), "too_many_aliases"),
     (re.compile(r"introspection has been disabled", re.IGNORECASE), "introspection_disabled"),
+    (re.compile(r"^query cost \d+ exceeds the maximum"), "query_too_costly"),
 )
 
 
@@ -66,12 +67,10 @@ def bad_request(message: str) -> ApiError:
 
 
 def code_of_refusal(error: GraphQLError) -> str:
-    if isinstance(error, GraphQLSyntaxError):
-        return "graphql_parse_failed"
     for pattern, code in _REFUSALS:
         if pattern.search(error.message):
             return code
-    return "graphql_validation_failed"
+    return "graphql_parse_failed" if isinstance(error, GraphQLSyntaxError) else "graphql_validation_failed"
 
 
 def _coded(error: GraphQLError) -> GraphQLError:

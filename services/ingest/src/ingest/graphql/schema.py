@@ -2,7 +2,8 @@
 
 Queries read the ledger through its indexes (``ingest.lookup``); mutations are the ``/v1`` writes
 (``ingest.writes``): the same validation, ``Idempotency-Key`` (``idempotencyKey``), event ids and
-errors. Limits: query depth, document size (tokens), aliases, and at most 100 events a page.
+errors. Limits, checked before anything runs: query depth, document size (tokens), aliases, cost
+(``ingest.graphql.cost``), and at most 100 events a page.
 ``docs/schema.graphql`` is this schema printed (``python -m ingest.graphql.export``).
 """
 
@@ -23,30 +24,33 @@ from strawberry.schema.config import StrawberryConfig
 from ingest import writes
 from ingest.graphql._fields import field, mutation
 from ingest.graphql.context import correlation_id_of, lookup_of, services_of
-from ingest.graphql.errors import ApiError, ErrorCodes, bad_request
+from ingest.graphql.cost import QueryCostLimiter
+from ingest.graphql.errors import ApiError, ErrorCodes
 from ingest.graphql.inputs import MONEY, CancellationInput, CustomerInput, InvoiceInput, Money, as_body
 from ingest.graphql.types import (
+    DEFAULT_PAGE_SIZE,
+    After,
     DeadLetterQueueType,
     Event,
     EventConnection,
-    IntegrationSummaryType,
+    First,
+    Timeline,
     event_by_id,
+    page,
 )
 from ingest.models.api import CustomerUpsert, InvoiceCreate, SubscriptionCancel
 from lovia_billing.ledger import IntegrationStatus
-from lovia_billing.ledger_search import MAX_PAGE_SIZE, EventFilter, InvalidSearch
+from lovia_billing.ledger_search import EventFilter
 from lovia_billing.topology import Integration
 
-#: Deepest selection a document may have (the schema's deepest useful one is 5).
-MAX_DEPTH: Final = 8
+#: Deepest selection a document may have, counted from 0 at the top field (strawberry's count):
+#: `event { invoice { events { edges { node { integrations { status } } } } } } }` is 6; deeper than
+#: 7 is a timeline inside a timeline inside an event.
+MAX_DEPTH: Final = 7
 #: Largest document, in tokens (names, punctuation); a generous query is a few hundred.
 MAX_TOKENS: Final = 2000
 #: Aliases per document: each alias of a search field is one more search.
 MAX_ALIASES: Final = 10
-DEFAULT_PAGE_SIZE: Final = 20
-
-First = Annotated[int, strawberry.argument(description=f"Page size, 1 to {MAX_PAGE_SIZE}.")]
-After = Annotated[str | None, strawberry.argument(description="`pageInfo.endCursor` of the page before.")]
 IdempotencyKey = Annotated[
     str | None,
     strawberry.argument(
@@ -57,47 +61,6 @@ IdempotencyKey = Annotated[
         )
     ),
 ]
-
-
-async def _page(
-    info: strawberry.Info[Any, Any], search: EventFilter, first: int, after: str | None
-) -> EventConnection:
-    if search.since is not None and search.since.tzinfo is None:
-        raise bad_request("`since` needs a time zone (`Z` or `+07:00`)")
-    try:
-        return EventConnection.of(await lookup_of(info).events(search, first=first, after=after))
-    except InvalidSearch as exc:
-        raise bad_request(str(exc)) from exc
-
-
-@strawberry.type(
-    description="Every event about one customer or one invoice, and where each integration stands."
-)
-class Timeline:
-    subject: str = strawberry.field(description="`customer` or `invoice`.")
-    id: str
-    search: strawberry.Private[EventFilter]
-
-    @field("Its events, newest first.")
-    async def events(
-        self,
-        info: strawberry.Info[Any, Any],
-        integration: Integration | None = None,
-        status: IntegrationStatus | None = None,
-        first: First = DEFAULT_PAGE_SIZE,
-        after: After = None,
-    ) -> EventConnection:
-        search = EventFilter(
-            customer_id=self.search.customer_id,
-            invoice_id=self.search.invoice_id,
-            integration=integration,
-            status=status,
-        )
-        return await _page(info, search, first, after)
-
-    @field("Per integration: most urgent status, counts, latest error (newest 500 events).")
-    async def integrations(self, info: strawberry.Info[Any, Any]) -> list[IntegrationSummaryType]:
-        return [IntegrationSummaryType(summary=s) for s in await lookup_of(info).summary(self.search)]
 
 
 @strawberry.type
@@ -141,15 +104,15 @@ class Query:
             integration=integration,
             since=since,
         )
-        return await _page(info, search, first, after)
+        return await page(info, search, first, after)
 
     @field("A customer's timeline: every event about them, and each integration's status.")
     def customer(self, id: str) -> Timeline:
-        return Timeline(subject="customer", id=id, search=EventFilter(customer_id=id))
+        return Timeline.about_customer(id)
 
     @field("An invoice's timeline: requested, issued, paid, expired, refunded…")
     def invoice(self, id: str) -> Timeline:
-        return Timeline(subject="invoice", id=id, search=EventFilter(invoice_id=id))
+        return Timeline.about_invoice(id)
 
     @field("How many messages each integration's dead-letter queue holds.")
     async def dead_letter_queues(self, info: strawberry.Info[Any, Any]) -> list[DeadLetterQueueType]:
@@ -234,14 +197,16 @@ class _QuietSchema(strawberry.Schema):
 
 
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    # Factories, not instances: strawberry makes a fresh extension for each request.
     extensions: list[Any] = [
         ErrorCodes,
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        QueryCostLimiter,
     ]
     if not introspection:
-        extensions.append(DisableIntrospection())
+        extensions.append(DisableIntrospection)
     return _QuietSchema(
         query=Query,
         mutation=Mutation,

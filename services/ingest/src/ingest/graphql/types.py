@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Final
 
 import strawberry
 
 from ingest.graphql._fields import field
 from ingest.graphql.context import lookup_of
+from ingest.graphql.errors import bad_request
 from ingest.lookup import DeadLetterDepth
 from lovia_billing.ledger import IntegrationStatus, LedgerEntry
-from lovia_billing.ledger_search import EventPage, IntegrationSummary, encode_cursor
+from lovia_billing.ledger_search import (
+    MAX_PAGE_SIZE,
+    EventFilter,
+    EventPage,
+    IntegrationSummary,
+    InvalidSearch,
+    encode_cursor,
+)
 from lovia_billing.topology import Integration
+
+DEFAULT_PAGE_SIZE: Final = 20
+First = Annotated[int, strawberry.argument(description=f"Page size, 1 to {MAX_PAGE_SIZE}.")]
+After = Annotated[str | None, strawberry.argument(description="`pageInfo.endCursor` of the page before.")]
 
 # The shared enums, registered with strawberry as they are (it marks the class and returns it).
 strawberry.enum(Integration, description="A downstream system with its own queue.")
@@ -83,6 +95,15 @@ class Event:
             for name, state in self.entry.integrations.items()
             if name in _KNOWN
         ]
+
+    @field("The timeline of its invoice (null when the event is about none).")
+    def invoice(self) -> Timeline | None:
+        invoice_id = self.entry.invoice_id
+        return None if invoice_id is None else Timeline.about_invoice(invoice_id)
+
+    @field("The timeline of its customer.")
+    def customer(self) -> Timeline:
+        return Timeline.about_customer(self.entry.customer_id)
 
     @field("The event as queued: canonical JSON, amounts as exact decimal strings.")
     def body(self) -> str:
@@ -183,6 +204,55 @@ class DeadLetterQueueType:
     @strawberry.field
     def error(self) -> str | None:
         return self.depth.error
+
+
+async def page(
+    info: strawberry.Info[Any, Any], search: EventFilter, first: int, after: str | None
+) -> EventConnection:
+    if search.since is not None and search.since.tzinfo is None:
+        raise bad_request("`since` needs a time zone (`Z` or `+07:00`)")
+    try:
+        return EventConnection.of(await lookup_of(info).events(search, first=first, after=after))
+    except InvalidSearch as exc:
+        raise bad_request(str(exc)) from exc
+
+
+@strawberry.type(
+    description="Every event about one customer or one invoice, and where each integration stands."
+)
+class Timeline:
+    subject: str = strawberry.field(description="`customer` or `invoice`.")
+    id: str
+    search: strawberry.Private[EventFilter]
+
+    @classmethod
+    def about_customer(cls, customer_id: str) -> Timeline:
+        return cls(subject="customer", id=customer_id, search=EventFilter(customer_id=customer_id))
+
+    @classmethod
+    def about_invoice(cls, invoice_id: str) -> Timeline:
+        return cls(subject="invoice", id=invoice_id, search=EventFilter(invoice_id=invoice_id))
+
+    @field("Its events, newest first.")
+    async def events(
+        self,
+        info: strawberry.Info[Any, Any],
+        integration: Integration | None = None,
+        status: IntegrationStatus | None = None,
+        first: First = DEFAULT_PAGE_SIZE,
+        after: After = None,
+    ) -> EventConnection:
+        search = EventFilter(
+            customer_id=self.search.customer_id,
+            invoice_id=self.search.invoice_id,
+            integration=integration,
+            status=status,
+        )
+        return await page(info, search, first, after)
+
+    @field("Per integration: most urgent status, counts, latest error (newest 500 events).")
+    async def integrations(self, info: strawberry.Info[Any, Any]) -> list[IntegrationSummaryType]:
+        return [IntegrationSummaryType(summary=s) for s in await lookup_of(info).summary(self.search)]
 
 
 def as_event(entry: LedgerEntry | None) -> Event | None:
