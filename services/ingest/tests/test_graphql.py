@@ -10,12 +10,11 @@ import boto3
 import httpx
 import pytest
 
-from billing_testing.factories import customer, invoice_story
-from billing_testing.ledger import done_everywhere, record
+from billing_testing.factories import customer
+from billing_testing.ledger import record
 from billing_testing.queues import QueueReader
 from ingest.app import create_app
 from lovia_billing import IngestSettings, Topology
-from lovia_billing.ledger import IntegrationStatus
 from lovia_billing.topology import Integration
 
 E, C, M, X = Integration.ERPNEXT, Integration.CHARTMOGUL, Integration.MAUTIC, Integration.XENDIT
@@ -40,22 +39,6 @@ def data(http: httpx.Client, query: str, **variables: Any) -> dict[str, Any]:
 
 def codes(body: dict[str, Any]) -> list[str]:
     return [error["extensions"]["code"] for error in body["errors"]]
-
-
-@pytest.fixture
-def paid_and_dead(topology: Topology) -> dict[str, Any]:
-    """inv_paid: paid and booked everywhere; inv_dead: issued, dead in ERPNext, ChartMogul retrying."""
-    paid = invoice_story("inv_paid", "cus_1", xendit_invoice_id="xinv_paid", payment_id="py-paid")
-    dead = invoice_story("inv_dead", "cus_1", xendit_invoice_id="xinv_dead")
-    outcomes: dict[str, Any] = {e.event_id: done_everywhere(e) for e in [*paid, dead[0]]}
-    outcomes[dead[1].event_id] = {
-        E: (IntegrationStatus.DEAD, "PermanentError: ERPNext 417 Customer cus_1 not found"),
-        C: (IntegrationStatus.RETRYING, "RateLimited: 429"),
-        M: (IntegrationStatus.DONE, None),
-    }
-    record(topology, paid, outcomes, correlation_id="req-paid")
-    record(topology, dead, outcomes, correlation_id="req-dead")
-    return {"paid": paid, "dead": dead}
 
 
 CANCEL = """mutation { cancelSubscription(subscriptionId: "s",
