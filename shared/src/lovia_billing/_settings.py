@@ -105,7 +105,7 @@ class IngestSettings(BillingSettings):
         description="accepted x-callback-token values, comma-separated (rotation: list both)",
     )
     max_body_bytes: int = Field(default=64 * 1024, description="largest accepted request body (< 256 KiB)")
-    graphql_ide: bool = Field(default=True, description="serve GraphiQL at GET /graphql (its files are local)")
+    graphql_ide: bool = Field(default=True, description="serve GraphiQL at GET /graphql (from local files)")
     graphql_introspection: bool = Field(default=True, description="answer GraphQL introspection queries")
     console_enabled: bool = Field(default=True, description="serve the operators' console at /console")
 
