@@ -185,7 +185,7 @@ def test_a_cursor_is_short_and_ours_or_refused() -> None:
         assert decode_cursor(cursor) == key
         assert len(cursor) <= 48
         assert cursor.replace(".", "").replace("-", "").isalnum()
-    for bad in ("nope", f".{event_id}", "zz.", "not base36.x", "zzzzzzzzzzzzzzzz.x"):
+    for bad in ("nope", f".{event_id}", "-1.x", " 1.x", "not base36.x", "zzzzzzzzzzzzzzzz.x"):
         with pytest.raises(InvalidSearch):
             decode_cursor(bad)
 
@@ -241,3 +241,36 @@ def test_summary_shows_the_most_urgent_status_and_the_latest_error() -> None:
     assert (erpnext.last_error, erpnext.last_error_event_id) == ("new", "e2")
     assert erpnext.counts == {"dead": 1, "retrying": 1}
     assert (mautic.status, mautic.last_error) == (IntegrationStatus.DONE, None)
+
+
+async def test_listing_without_a_key_walks_back_a_month_of_days_a_page(topology: Topology) -> None:
+    event = customer("cus_w")
+    await record_async(topology, [event])
+    async with open_aws_clients(REGION) as aws:
+        search = LedgerSearch(aws.dynamodb, topology.ledger_table)
+        wanted = EventFilter(since=datetime.now(UTC) - timedelta(days=70))
+        pages: list[list[str]] = []
+        after = None
+        while True:
+            page = await search.page(wanted, first=10, after=after)
+            pages.append([e.event_id for e in page.entries])
+            if not page.has_next_page:
+                break
+            after = page.end_cursor
+        assert pages == [[event.event_id], [], []]  # 31 days, 31 more, then the rest down to `since`
+        ancient = await search.page(EventFilter(since=datetime(1, 1, 1, tzinfo=UTC)), first=10)
+        assert [e.event_id for e in ancient.entries] == [event.event_id]
+        assert ancient.has_next_page  # ...and a cursor on towards the year 1 (which stops at 1970)
+
+
+async def test_ids_no_entry_can_have_find_nothing(topology: Topology) -> None:
+    await record_async(topology, [customer("cus_e")])
+    async with open_aws_clients(REGION) as aws:
+        search = LedgerSearch(aws.dynamodb, topology.ledger_table)
+        for wanted in (
+            EventFilter(customer_id=""),
+            EventFilter(xendit_id="x" * 3000),
+            EventFilter(invoice_id=""),
+        ):
+            page = await search.page(wanted, first=5)
+            assert (page.entries, page.has_next_page) == ([], False)

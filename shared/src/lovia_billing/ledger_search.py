@@ -26,6 +26,7 @@ from lovia_billing.ledger_index import (
     BY_DAY,
     BY_INVOICE,
     BY_XENDIT,
+    MAX_KEY_BYTES,
     LedgerIndex,
     day_key,
     sort_key,
@@ -40,8 +41,10 @@ if TYPE_CHECKING:
 MAX_PAGE_SIZE: Final = 100
 #: The most entries one page reads before it ends early (a filter that matches few entries).
 MAX_EXAMINED: Final = 1000
-#: Listing with no customer, invoice or id looks back this far unless ``since`` says otherwise.
+#: Listing with no customer, invoice or id looks back this far unless ``since`` says otherwise...
 DEFAULT_LOOKBACK_DAYS: Final = 30
+#: ...and one page walks back at most this many days of the day index before it ends early.
+MAX_DAYS_PER_PAGE: Final = 31
 _QUERY_LIMIT: Final = 100
 
 #: Which status needs an operator first, when one integration has several events.
@@ -121,12 +124,25 @@ def decode_cursor(cursor: str) -> str:
     """The ``ix_sort`` key a cursor stands for; ``InvalidSearch`` for anything else."""
     digits, dot, event_id = cursor.partition(".")
     try:
-        if not (dot and event_id and digits) or len(digits) > 13:
+        # An empty event id is a day's start (where a walk of the day index stopped).
+        if not (dot and digits.isalnum()) or len(digits) > 13:
             raise ValueError(cursor)
         moment = _EPOCH + timedelta(microseconds=int(digits, 36))
     except (ValueError, OverflowError) as exc:
         raise InvalidSearch("`after` is not a cursor this API gave out") from exc
     return sort_key(moment, event_id)
+
+
+@dataclass
+class _Walk:
+    """Where a page's walk of the day index stopped short of ``since`` (the start of a day)."""
+
+    stopped_before: str | None = None
+
+
+def _time_of_day(moment: datetime) -> timedelta:
+    utc = moment.astimezone(UTC)
+    return timedelta(hours=utc.hour, minutes=utc.minute, seconds=utc.second, microseconds=utc.microsecond)
 
 
 @dataclass(frozen=True)
@@ -157,11 +173,14 @@ class LedgerSearch:
         if not 1 <= first <= MAX_PAGE_SIZE:
             raise InvalidSearch(f"`first` must be 1 to {MAX_PAGE_SIZE}")
         before = decode_cursor(after) if after else None
+        if not _indexable(search):  # an id no entry can have: DynamoDB would refuse to look it up
+            return EventPage([], False, None)
         found: list[tuple[_Key, LedgerEntry]] = []
         examined = 0
         last: _Key | None = None
+        walk = _Walk()
         batch = max(first + 1, 25) if _filters_beyond_index(search) else first + 1
-        async for keys in _chunks(self._keys(search, before), min(batch, _QUERY_LIMIT)):
+        async for keys in _chunks(self._keys(search, before, walk), min(batch, _QUERY_LIMIT)):
             entries = await self._ledger.get_many([k.event_id for k in keys])
             for key in keys:
                 examined, last = examined + 1, key
@@ -173,6 +192,8 @@ class LedgerSearch:
                     return EventPage([e for _, e in page], True, encode_cursor(page[-1][0].sort))
                 if examined >= self._max_examined:
                     return EventPage([e for _, e in found], True, encode_cursor(last.sort))
+        if walk.stopped_before is not None:  # the day index was walked as far as one page goes
+            return EventPage([e for _, e in found], True, encode_cursor(walk.stopped_before))
         end = encode_cursor(found[-1][0].sort) if found else None
         return EventPage([e for _, e in found], False, end)
 
@@ -188,8 +209,8 @@ class LedgerSearch:
             after = page.end_cursor
         return entries
 
-    def _keys(self, search: EventFilter, before: str | None) -> AsyncIterator[_Key]:
-        after = time_key(search.since) if search.since else None
+    def _keys(self, search: EventFilter, before: str | None, walk: _Walk) -> AsyncIterator[_Key]:
+        after = _since_key(search.since) if search.since else None
         if search.xendit_id is not None:
             streams = [self._query(i, search.xendit_id, after, before) for i in BY_XENDIT]
             return _merge_newest_first(streams)
@@ -200,17 +221,21 @@ class LedgerSearch:
         ):
             if value is not None:
                 return self._query(index, value, after, before)
-        return self._by_day(after, before)
+        return self._by_day(after, before, walk)
 
-    async def _by_day(self, after: str | None, before: str | None) -> AsyncIterator[_Key]:
+    async def _by_day(self, after: str | None, before: str | None, walk: _Walk) -> AsyncIterator[_Key]:
         now = self._clock()
         since = after or time_key(now - timedelta(days=DEFAULT_LOOKBACK_DAYS))
-        day = datetime.fromisoformat(before[:10]) if before else now
+        day = datetime.fromisoformat(before[:10]).replace(tzinfo=UTC) if before else now
         last_day = since[:10]
-        while day_key(day) >= last_day:
+        for _ in range(MAX_DAYS_PER_PAGE):
+            if day_key(day) < last_day:
+                return
             async for key in self._query(BY_DAY, day_key(day), after, before):
                 yield key
             day -= timedelta(days=1)
+        if day_key(day) >= last_day:  # older days remain: the next page starts before this day ended
+            walk.stopped_before = sort_key(day + timedelta(days=1) - _time_of_day(day), "")
 
     async def _query(
         self, index: LedgerIndex, value: str, after: str | None, before: str | None
@@ -251,6 +276,20 @@ class LedgerSearch:
             start = response.get("LastEvaluatedKey")
             if not start:
                 return
+
+
+def _indexable(search: EventFilter) -> bool:
+    """False when an id is empty or longer than any indexed one (``ledger_index`` writes neither)."""
+    ids = (search.customer_id, search.invoice_id, search.xendit_id, search.correlation_id)
+    return all(value is None or 0 < len(value.encode()) <= MAX_KEY_BYTES for value in ids)
+
+
+def _since_key(since: datetime) -> str:
+    """``since`` as the time part of ``ix_sort``; any moment before 1970 is 1970 (no entry is older)."""
+    try:
+        return time_key(max(since, _EPOCH))
+    except OverflowError:  # year 1 in a zone east of UTC: before 1970 all the same
+        return time_key(_EPOCH)
 
 
 def _filters_beyond_index(search: EventFilter) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ingest.services import Services
 from lovia_billing.ledger import LedgerEntry
+from lovia_billing.ledger_index import MAX_KEY_BYTES
 from lovia_billing.ledger_search import EventFilter, EventPage, IntegrationSummary, LedgerSearch, summarize
 from lovia_billing.topology import Integration
 
@@ -35,6 +36,8 @@ class Lookup:
         self._search = LedgerSearch(services.aws.dynamodb, services.settings.topology.ledger_table)
 
     async def event(self, event_id: str) -> LedgerEntry | None:
+        if not 0 < len(event_id.encode()) <= MAX_KEY_BYTES:  # no such id; DynamoDB refuses to look
+            return None
         return await self._services.ledger.get(event_id)
 
     async def events(self, search: EventFilter, *, first: int, after: str | None = None) -> EventPage:
