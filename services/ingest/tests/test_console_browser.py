@@ -141,3 +141,19 @@ def test_search_timeline_and_status_of_a_paid_and_a_dead_lettered_invoice(
     pictures = sorted(shots.glob("*.png"))
     assert len(pictures) == 6
     assert all(p.read_bytes().startswith(b"\x89PNG") and p.stat().st_size > 5000 for p in pictures)
+
+
+def test_graphiql_runs_from_the_ingests_own_files(
+    browser: WebDriver, ingest_url: str, tmp_path: Path
+) -> None:
+    browser.get(f"{ingest_url}/graphql")
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".graphiql-container"))
+    )
+    assert browser.save_screenshot(str(tmp_path / "graphiql.png"))
+    assert "your API key" in browser.page_source  # the Headers tab, ready for the key
+    loaded = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(function (r) { return r.name; });"
+    )
+    assert loaded
+    assert all(str(url).startswith(ingest_url) for url in loaded), loaded
