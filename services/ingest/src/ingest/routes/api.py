@@ -1,4 +1,7 @@
-"""The internal ``/v1`` API (Bearer API key): customers, invoices, cancellations, event status."""
+"""The internal ``/v1`` API (Bearer API key): customers, invoices, cancellations, event status.
+
+The writes are ``ingest.writes``, which the GraphQL mutations share: this module only adapts them.
+"""
 
 from __future__ import annotations
 
