@@ -8,8 +8,9 @@ import contextlib
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+import typer
 from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.table import Table
@@ -147,7 +148,14 @@ async def _states(stage_name: str) -> list[QueueState]:
         )
 
 
-def queues(stage: StageOption = "local", as_json: JsonOption = False) -> None:
+def queues(
+    stage: StageOption = "local",
+    as_json: JsonOption = False,
+    watch: Annotated[
+        float | None,
+        typer.Option("--watch", min=0.5, metavar="SECONDS", help="Print again every SECONDS until Ctrl-C."),
+    ] = None,
+) -> None:
     """Every queue and DLQ of the stage: visible, in flight, delayed, age of the oldest message, and
     each consumer's circuit breaker (closed, or OPEN/PROBING for how long).
 
@@ -155,11 +163,25 @@ def queues(stage: StageOption = "local", as_json: JsonOption = False) -> None:
     CloudWatch (ApproximateAgeOfOldestMessage) and is "-" where CloudWatch has none (locally). The
     breaker is what the consumer last published; "(stale?)" means its next probe is long overdue.
     """
-    states = asyncio.run(_states(stage))
-    if as_json:
-        print_json([asdict(s) for s in states])
-        return
-    table = Table(title=f"queues of stage {stage!r}")
+    try:
+        while True:
+            states = asyncio.run(_states(stage))
+            if as_json:
+                print_json([asdict(s) for s in states])
+            else:
+                _print_table(stage, states, watch)
+            if watch is None:
+                return
+            console.file.flush()  # a pipe (`| tee`) sees each refresh as it comes
+            time.sleep(watch)
+    except KeyboardInterrupt:
+        if watch is None:
+            raise
+
+
+def _print_table(stage: str, states: list[QueueState], watch: float | None) -> None:
+    caption = f"refreshed every {watch:g} s at {datetime.now(UTC):%H:%M:%S}Z; Ctrl-C stops" if watch else None
+    table = Table(title=f"queues of stage {stage!r}", caption=caption)
     for column in ("queue", "visible", "in flight", "delayed", "oldest", "breaker"):
         table.add_column(column, justify="left" if column in ("queue", "breaker") else "right")
     for s in states:

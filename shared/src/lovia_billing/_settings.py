@@ -110,6 +110,9 @@ class IngestSettings(BillingSettings):
         default=None,
         description="where clients reach the ingest, named in its OpenAPI document (default http://HOST:PORT)",
     )
+    graphql_ide: bool = Field(default=True, description="serve GraphiQL at GET /graphql (from local files)")
+    graphql_introspection: bool = Field(default=True, description="answer GraphQL introspection queries")
+    console_enabled: bool = Field(default=True, description="serve the operators' console at /console")
 
     _split = field_validator("billing_api_keys", "xendit_callback_token", mode="before")(split_list)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from billing_testing.consumer_harness import running, wait_until
@@ -57,6 +58,7 @@ async def test_a_permanent_failure_reaches_the_dlq_quickly_with_its_reason_and_d
     make_settings: Any, recorder: Any, publish: Any, ledger: Any, aws: Any, dlq_url: str
 ) -> None:
     rec, _ = recorder
+    published_at = datetime.now(UTC).replace(microsecond=0)
     [event, after] = await publish({"cus_dead": 2})
     rec.fail(event.event_id, 422, times=None)
     settings = make_settings()
@@ -78,6 +80,10 @@ async def test_a_permanent_failure_reaches_the_dlq_quickly_with_its_reason_and_d
     assert event.event_id in message["Body"]
     assert message["Attributes"]["MessageGroupId"] == "cus_dead"
     assert "422" in message["MessageAttributes"]["dead_reason"]["StringValue"]
+    # When the consumer first received it, for `billing dlq show` (not when anyone last peeked).
+    first_received = datetime.fromisoformat(message["MessageAttributes"]["first_received_at"]["StringValue"])
+    dead_since = datetime.fromtimestamp(int(message["Attributes"]["SentTimestamp"]) / 1000, UTC)
+    assert published_at <= first_received <= dead_since
 
 
 async def test_an_unparseable_body_is_dead_lettered(

@@ -16,7 +16,9 @@ from litestar.types import ASGIApp, Message, Receive, Send
 from pydantic import ValidationError
 
 from ingest._request import JsonRequest
+from ingest.console.routes import console_routes
 from ingest.errors import error_response, on_http_exception, on_unexpected
+from ingest.graphql.http import graphql_routes
 from ingest.openapi import openapi_config
 from ingest.routes._accept import validation_failed
 from ingest.routes.api import V1Controller
@@ -94,7 +96,14 @@ def create_app(settings: IngestSettings, aws: AwsClients | None = None) -> Lites
             yield
 
     return Litestar(
-        route_handlers=[liveness, readiness, V1Controller, XenditWebhooks],
+        route_handlers=[
+            liveness,
+            readiness,
+            V1Controller,
+            XenditWebhooks,
+            *graphql_routes(settings),
+            *console_routes(settings.console_enabled),
+        ],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         lifespan=[lifespan],
         request_class=JsonRequest,
