@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfoNotFoundError
 
 import httpx
 import typer
@@ -193,8 +194,11 @@ def reconcile(
     try:
         settings = ReconcileSettings()
         window = make_window(since, until, settings.reconcile_time_zone, datetime.now(UTC))
-    except (ValidationError, ValueError) as exc:
-        raise _fail(str(exc).splitlines()[0] if isinstance(exc, ValidationError) else str(exc)) from None
+    except ValidationError as exc:
+        problems = "; ".join(f"{str(e['loc'][0]).upper()} ({e['msg']})" for e in exc.errors())
+        raise _fail(f"invalid setting: {problems}") from None
+    except (ValueError, ZoneInfoNotFoundError) as exc:
+        raise _fail(str(exc)) from None
     progress = _Progress(quiet=as_json)
     try:
         with progress.progress:
