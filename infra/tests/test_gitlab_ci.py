@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from billing_infra.environments import ENVIRONMENTS
-from billing_infra.services import DEPLOYED
+from billing_infra.services import DEPLOYED, IMAGES
 from billing_infra.workspace import REPO_ROOT, tool
 
 CI_FILE = REPO_ROOT / ".gitlab-ci.yml"
@@ -41,9 +41,9 @@ def test_images_and_deploys_only_from_the_environment_branches() -> None:
         assert "master" not in rules(job)
 
 
-def test_build_pushes_every_deployed_image_to_both_registries_unprivileged() -> None:
+def test_build_pushes_every_image_to_both_registries_unprivileged() -> None:
     (matrix,) = CI["build"]["parallel"]["matrix"]
-    assert matrix["SERVICE"] == [service.name for service in DEPLOYED]
+    assert matrix["SERVICE"] == [service.name for service in IMAGES]  # services and the reconcile task
     assert "kaniko" in CI["build"]["image"]["name"]
     command = CI["build"]["script"][-1]
     assert '--target "$SERVICE"' in command

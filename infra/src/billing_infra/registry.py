@@ -1,4 +1,4 @@
-"""ECR repositories, one per deployed image: the team's alternative to GitLab's registry."""
+"""ECR repositories, one per image (services and the scheduled task): the alternative to GitLab's registry."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
-from billing_infra.services import DEPLOYED
+from billing_infra.services import IMAGES
 
 UNTAGGED_IMAGE_DAYS: Final = 7
 #: Enough SHA-tagged images to roll back weeks of deploys.
@@ -46,5 +46,5 @@ class Repositories(Construct):
                 ],
                 removal_policy=RemovalPolicy.RETAIN,
             )
-            for service in DEPLOYED
+            for service in IMAGES
         }

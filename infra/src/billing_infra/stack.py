@@ -17,6 +17,7 @@ from billing_infra.environments import AVAILABILITY_ZONES, REGION, DeployEnviron
 from billing_infra.ingest import IngestService
 from billing_infra.messaging import Messaging
 from billing_infra.nag import acknowledge
+from billing_infra.reconcile import ReconcileTask
 from billing_infra.registry import Repositories
 from billing_infra.services import CONSUMERS
 from billing_infra.tasks import TaskContext
@@ -37,7 +38,10 @@ class BillingStack(Stack):
             environment.stack_name,
             stack_name=environment.stack_name,
             env=Environment(account=environment.account, region=REGION),
-            description=f"Lovia Billing {environment.stage}: ingest, four consumers, queues, tables",
+            description=(
+                f"Lovia Billing {environment.stage}: ingest, four consumers, daily reconciliation, "
+                "queues, tables"
+            ),
             termination_protection=environment.is_production,
         )
         self.environment_config = environment
@@ -71,6 +75,9 @@ class BillingStack(Stack):
             )
             for service in CONSUMERS
         }
+        self.reconcile = ReconcileTask(
+            self, "Reconcile", ctx=ctx, messaging=self.messaging, alarm_topic=alarm_topic
+        )
         CfnOutput(self, "HostName", value=environment.host_name)
         CfnOutput(self, "LoadBalancerDns", value=self.ingest.load_balancer.load_balancer_dns_name)
         CfnOutput(self, "ClusterName", value=cluster.cluster_name)

@@ -62,9 +62,12 @@ def task_definition(
     cpu: int,
     memory_mib: int,
     environment: dict[str, str],
-    health_check: ecs.HealthCheck,
+    health_check: ecs.HealthCheck | None,
     port: int | None = None,
+    command: list[str] | None = None,
 ) -> ecs.FargateTaskDefinition:
+    """The task definition of one image: its log group, its secrets, and (services) its health check;
+    ``command`` overrides the image's ``CMD`` (a scheduled task's arguments)."""
     log_group = logs.LogGroup(
         scope,
         "Logs",
@@ -90,6 +93,7 @@ def task_definition(
         secrets=ctx.secrets.container_secrets(service.name),
         logging=ecs.LogDrivers.aws_logs(stream_prefix=service.name, log_group=log_group),
         health_check=health_check,
+        command=command,
         stop_timeout=STOP_TIMEOUT,
         port_mappings=[ecs.PortMapping(container_port=port)] if port else None,
     )

@@ -43,7 +43,11 @@ from billing_cli.reconcile._window import make_window
 from lovia_billing import BillingError, Integration
 
 EXIT_AGREE, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
+#: The CloudWatch metrics ``--metrics`` prints (EMF), read by the alarms in ``billing_infra.reconcile``.
 NAMESPACE = "LoviaBilling"
+METRIC_RUNS = "reconcile_runs"
+METRIC_DRIFT = "reconcile_drift_found"
+METRIC_UNREPAIRED = "reconcile_unrepaired"
 EPILOG = (
     "Examples: billing reconcile --since yesterday --repair   |   "
     "billing reconcile --since 2026-11-01 --until 2026-11-08 --integration erpnext --json"
@@ -134,9 +138,9 @@ def emit_metrics(result: RunResult) -> None:
 
     provider = AmazonCloudWatchEMFProvider(namespace=NAMESPACE, default_dimensions={"stage": result.stage})
     summary = result.summary()
-    provider.add_metric(name="reconcile_runs", unit=MetricUnit.Count, value=1)
-    provider.add_metric(name="reconcile_drift_found", unit=MetricUnit.Count, value=summary["differences"])
-    provider.add_metric(name="reconcile_unrepaired", unit=MetricUnit.Count, value=result.unrepaired())
+    provider.add_metric(name=METRIC_RUNS, unit=MetricUnit.Count, value=1)
+    provider.add_metric(name=METRIC_DRIFT, unit=MetricUnit.Count, value=summary["differences"])
+    provider.add_metric(name=METRIC_UNREPAIRED, unit=MetricUnit.Count, value=result.unrepaired())
     provider.add_metric(name="reconcile_repaired", unit=MetricUnit.Count, value=summary["repaired"])
     provider.add_metric(name="reconcile_records", unit=MetricUnit.Count, value=result.records)
     provider.add_metric(name="reconcile_duration", unit=MetricUnit.Seconds, value=result.duration_seconds)
