@@ -15,6 +15,7 @@ Every read goes by our own keys and in batches where the API allows it:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -161,6 +162,25 @@ class ErpnextReader:
             start += ERPNEXT_PAGE
 
 
+class Throttle:
+    """At most ``per_second`` starts a second (evenly spaced), shared by concurrent callers: ChartMogul
+    allows 40 requests a second and sends no ``Retry-After``, so a bulk reader stays below instead of
+    spending requests on 429s."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
 async def _gathered(
     keys: Iterable[str], fetch: Callable[[str], Awaitable[T]], concurrency: int
 ) -> dict[str, T]:
@@ -175,14 +195,22 @@ async def _gathered(
 
 class ChartmogulReader:
     def __init__(
-        self, client: ChartMogulClient, data_source_uuid: str, *, concurrency: int = 8, tick: Tick = _never
+        self,
+        client: ChartMogulClient,
+        data_source_uuid: str,
+        *,
+        concurrency: int = 8,
+        per_second: float = 30.0,
+        tick: Tick = _never,
     ) -> None:
         self.client = client
         self.data_source_uuid = data_source_uuid
         self.concurrency = concurrency
+        self.throttle = Throttle(per_second)
         self.tick = tick
 
     async def _invoice(self, invoice_id: str) -> CmInvoice | None:
+        await self.throttle.wait()
         found = await self.client.find_invoice(self.data_source_uuid, invoice_id)
         self.tick("ChartMogul", 1)
         if found is None:

@@ -126,6 +126,7 @@ async def run(
                 await stack.enter_async_context(cm_client),
                 settings.text("chartmogul_data_source_uuid"),
                 concurrency=settings.reconcile_chartmogul_concurrency,
+                per_second=settings.reconcile_chartmogul_per_second,
                 tick=tick,
             )
         if mautic_auth is not None:

@@ -49,6 +49,9 @@ class ReconcileSettings(BillingSettings):
         le=20,
         description="ChartMogul invoice reads at once (its limit: 40/s, 20 connections)",
     )
+    reconcile_chartmogul_per_second: float = Field(
+        default=30.0, gt=0, le=40, description="ChartMogul requests a second at most (its limit: 40)"
+    )
     reconcile_timeout_seconds: float = Field(default=30.0, gt=0, description="per-request timeout")
 
     @property
