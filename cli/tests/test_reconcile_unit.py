@@ -31,6 +31,13 @@ from billing_cli.reconcile._model import (
 from billing_cli.reconcile._repair import planned
 from billing_cli.reconcile._report import RunResult, report_html, report_json, report_markdown
 from billing_cli.reconcile._window import make_window
+from billing_cli.reconcile.command import (
+    METRIC_DRIFT,
+    METRIC_RUNS,
+    METRIC_UNREPAIRED,
+    NAMESPACE,
+    emit_metrics,
+)
 from lovia_billing import Integration, derive_event_id, to_minor_units
 from lovia_billing.billing_facts import BillingEvent, encode, fact_of, read_facts
 from lovia_billing.clients.xendit import Invoice, Refund
@@ -441,3 +448,19 @@ def test_the_report_names_each_difference_both_sides_and_the_verdict() -> None:
     assert "<script" not in report_html(
         RunResult("<script>", "local", WINDOW, (E,), False, NOW, XenditFacts(), findings)
     )
+
+
+def test_metrics_are_one_emf_document_the_alarms_read(capsys: pytest.CaptureFixture[str]) -> None:
+    findings = classify(missing_payment(), {})
+    result = RunResult("r1", "production", WINDOW, (E, C, M), False, NOW, facts_for(invoice(1)), findings)
+
+    emit_metrics(result)
+
+    (document,) = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == NAMESPACE
+    assert directive["Dimensions"] == [["stage"]]
+    assert document["stage"] == "production"
+    assert document[METRIC_UNREPAIRED] == [3.0]
+    assert document[METRIC_DRIFT] == [3.0]
+    assert document[METRIC_RUNS] == [1.0]

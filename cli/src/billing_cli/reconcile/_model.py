@@ -33,14 +33,6 @@ class Kind(StrEnum):
     STATUS_DIFFERS = "status_differs"
     CANCELLED_IN_ERPNEXT = "cancelled_in_erpnext"
 
-    @classmethod
-    def missing_in(cls, integration: Integration) -> Kind:
-        return cls(f"missing_in_{integration.value}")
-
-    @classmethod
-    def extra_in(cls, integration: Integration) -> Kind:
-        return cls(f"extra_in_{integration.value}")
-
 
 class Action(StrEnum):
     """What happens to a difference."""
