@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from rich.console import Console
 
 from billing_cli.reconcile._classify import classify, classify_one, ledger_keys
 from billing_cli.reconcile._compare import compare
@@ -37,6 +38,7 @@ from billing_cli.reconcile.command import (
     METRIC_UNREPAIRED,
     NAMESPACE,
     emit_metrics,
+    summary_table,
 )
 from lovia_billing import Integration, derive_event_id, to_minor_units
 from lovia_billing.billing_facts import BillingEvent, encode, fact_of, read_facts
@@ -464,3 +466,22 @@ def test_metrics_are_one_emf_document_the_alarms_read(capsys: pytest.CaptureFixt
     assert document[METRIC_UNREPAIRED] == [3.0]
     assert document[METRIC_DRIFT] == [3.0]
     assert document[METRIC_RUNS] == [1.0]
+
+
+def test_the_summary_table_counts_each_kind_per_system_and_what_became_of_it() -> None:
+    findings = classify(missing_payment(), {})
+    (erpnext,) = [f for f in findings if f.difference.integration is E]
+    erpnext.outcome = Outcome.PUBLISHED  # the others' stay planned: not attempted, so a person's
+    result = RunResult("r1", "local", WINDOW, (E, C, M), True, NOW, facts_for(invoice(1)), findings)
+    console = Console(record=True, width=140)
+
+    console.print(summary_table(result))
+
+    text = console.export_text()
+    assert "Drift found" in text
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines() if "missing in" in line}
+    assert set(rows) == {"missing in ChartMogul", "missing in ERPNext", "missing in Mautic"}
+    # found, repaired, on its way, for a person
+    assert "│erpnext│1│1│0│0│" in rows["missing in ERPNext"].replace(" ", "")
+    assert "│chartmogul│1│0│0│1│" in rows["missing in ChartMogul"].replace(" ", "")
+    assert "1 payments" in text
