@@ -56,6 +56,9 @@ def test_billing_dev_starts_everything_queues_a_callback_and_stops_cleanly_on_si
         assert response.status_code == 200, response.text
         env_file = (tmp_path / "env").read_text()
         assert f"AWS_ENDPOINT_URL=http://127.0.0.1:{4566 + PORT_OFFSET}" in env_file
+        # billing reconcile reads the sandboxes like the consumers: their URLs and local keys too.
+        assert f"XENDIT_BASE_URL=http://127.0.0.1:{4001 + PORT_OFFSET}" in env_file
+        assert "ERPNEXT_API_KEY=" in env_file
         assert _ledger_has(response.json()["event_id"], 4566 + PORT_OFFSET)
 
         started = time.monotonic()

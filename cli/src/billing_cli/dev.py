@@ -106,10 +106,15 @@ def _stop_all(children: list[Child]) -> None:
             child.log.close()
 
 
+#: What ``.local/env`` exports: the stand-in, and the sandboxes' URLs and made-up local keys (which
+#: ``billing reconcile`` reads like the consumers do).
+_ENV_PREFIXES = ("AWS_", "XENDIT_", "ERPNEXT_", "CHARTMOGUL_", "MAUTIC_")
+
+
 def _write_env_file(log_dir: Path, stage: str, env: dict[str, str]) -> Path:
-    """``.local/env``: the variables that point ``billing`` and boto at the local stand-in."""
+    """``.local/env``: the variables that point ``billing`` and boto at the local stand-in and sandboxes."""
     path = log_dir.parent / "env"
-    lines = [f"export {k}={v}" for k, v in sorted(env.items()) if k.startswith("AWS_")]
+    lines = [f"export {k}={v}" for k, v in sorted(env.items()) if k.startswith(_ENV_PREFIXES)]
     path.write_text("\n".join([*lines, f"export BILLING_STAGE={stage}", ""]))
     return path
 
@@ -155,7 +160,8 @@ def run_stack(
             if child.component.kind == "aws" and ready:
                 aws_env = next((c.env for c in stack if c.name == "ingest"), {})
                 _provision(stage, aws_env)
-                _write_env_file(log_dir, stage, aws_env)
+                consumer_env = next((c.env for c in stack if c.kind == "consumer"), {})
+                _write_env_file(log_dir, stage, {**consumer_env, **aws_env})
             _status(child, "ready" if ready and child.url else "running" if ready else "failed")
             if not ready:
                 console.print(f"[red]{child.component.name} did not start; see {child.log_path}[/]")
