@@ -3,10 +3,13 @@
 Order matters, so that a refused request touches nothing: the body is validated into its event
 first (422 reserves no key and queues nothing), then the ``Idempotency-Key`` is reserved (another
 request under the key: 422 or 409, nothing queued), and only then is the event recorded and sent.
+Each step that AWS has not confirmed yet is noted in the request's ``Progress``, so that a request
+cut off by the answer deadline (``ingest.deadline``) is undone, not left half-written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +17,8 @@ from typing import Any
 from litestar import Request, Response
 from pydantic import ValidationError
 
-from ingest.errors import ErrorDetail, error_response
+from ingest.deadline import Progress, progress_of
+from ingest.errors import ErrorDetail, error_response, unavailable
 from ingest.idempotency_keys import (
     MAX_KEY_LENGTH,
     Completed,
@@ -22,8 +26,10 @@ from ingest.idempotency_keys import (
     Mismatch,
     Reserved,
     StoredResponse,
+    new_token,
 )
 from ingest.models.api import Accepted
+from ingest.request_log import note
 from ingest.services import Services
 from lovia_billing import DomainEvent, PublishError, canonical_json
 from lovia_billing.ledger import LedgerConflict
@@ -65,7 +71,14 @@ async def accept(
     if not idempotency_key:
         return await _publish(services, request, event, on_conflict)
     request_print = fingerprint(request, data)
-    reservation = await services.keys.reserve(idempotency_key, request_print)
+    progress = progress_of(request.scope)
+    progress.step = "Idempotency-Key reservation"
+    token = new_token()
+    # Known before the write: if the deadline cuts the write off, its clean-up can still release it.
+    progress.reservation = (idempotency_key, token)
+    reservation = await services.keys.reserve(idempotency_key, request_print, token=token)
+    if not isinstance(reservation, Reserved):
+        progress.reservation = None
     match reservation:
         case Mismatch():
             return error_response(422, "Idempotency-Key was already used with a different request")
@@ -78,14 +91,13 @@ async def accept(
                 code="request_in_progress",
                 headers={"Retry-After": str(seconds)},
             )
-        case Reserved(token=token):
+        case Reserved():
             return await _publish_reserved(
                 services,
                 request,
                 event,
                 on_conflict,
-                key=idempotency_key,
-                token=token,
+                progress=progress,
                 request_print=request_print,
             )
 
@@ -96,35 +108,47 @@ async def _publish_reserved(
     event: DomainEvent,
     on_conflict: Callable[[DomainEvent], Response[Any]],
     *,
-    key: str,
-    token: str,
+    progress: Progress,
     request_print: str,
 ) -> Response[Any]:
-    """Publish under our reservation: store a final answer, give the key back on a failure."""
+    """Publish under our reservation: store a final answer, give the key back on a failure.
+
+    The deadline's cancellation is not caught here: the reservation stays in ``progress`` and the
+    deadline's clean-up releases it (awaiting AWS here would hold the answer past the deadline).
+    """
+    assert progress.reservation is not None
+    key, token = progress.reservation
     try:
         response = await _publish(services, request, event, on_conflict)
-    except BaseException:
-        await _release_quietly(services, key, token)
+    except Exception:
+        await _release_quietly(services, progress)
         raise
     status = response.status_code
     if status is None or status >= 500:  # nothing (or not everything) queued: the client must retry
-        await _release_quietly(services, key, token)
+        await _release_quietly(services, progress)
         return response
+    progress.step = "storing the Idempotency-Key answer"
     try:
-        await services.keys.complete(key, token, StoredResponse(request_print, status, response.content))
+        # The event is queued: the answer stands even if storing it has to be cut short.
+        async with asyncio.timeout_at(progress.before_deadline()):
+            await services.keys.complete(key, token, StoredResponse(request_print, status, response.content))
     except Exception as exc:
-        # The event is queued and the answer stands. The reservation lapses after its lease; a
-        # retry of this same request then publishes the same event again, which changes nothing.
+        # The reservation lapses after its lease; a retry of this same request then publishes the
+        # same event again, which changes nothing.
         services.logger.warning(
             "could not store the Idempotency-Key answer",
             extra={"event_id": event.event_id, "error": f"{type(exc).__name__}: {exc}"},
         )
+    progress.reservation = None
     return response
 
 
-async def _release_quietly(services: Services, key: str, token: str) -> None:
+async def _release_quietly(services: Services, progress: Progress) -> None:
+    if progress.reservation is None:
+        return
     try:
-        await services.keys.release(key, token)
+        await services.keys.release(*progress.reservation)
+        progress.reservation = None
     except Exception as exc:
         # The reservation lapses after its lease; the same request may then be sent again.
         services.logger.warning(
@@ -139,14 +163,14 @@ async def _publish(
     on_conflict: Callable[[DomainEvent], Response[Any]],
 ) -> Response[Any]:
     try:
-        await services.publisher.publish(event, correlation_id=request_id(request))
+        with progress_of(request.scope).publishing_event(event):
+            await services.publisher.publish(event, correlation_id=request_id(request))
     except LedgerConflict:
+        note(request.scope, event_id=event.event_id)
         return on_conflict(event)
     except PublishError as exc:
-        services.logger.error(
-            "publish failed", extra={"event_id": event.event_id, "queues": exc.failed_queues}
-        )
-        return error_response(503, "could not queue the event; retry the same request", None)
+        note(request.scope, event_id=event.event_id, failed_queues=exc.failed_queues)
+        return unavailable("could not queue the event; send the same request again")
     services.logger.info(
         "accepted",
         extra={
