@@ -17,6 +17,8 @@ class Row:
     lost: int = 0
     duplicated: int = 0
     seconds: float = 0.0
+    refused: int = 0  # requests the ingest answered 503 (not taken: the sender retries)
+    slowest: float | None = None  # the longest the ingest took to answer one request, s
 
 
 @dataclass
@@ -34,15 +36,27 @@ class Tally:
         return row
 
     def table(self) -> list[str]:
-        header = ["scenario", "events", "duplicates", "kills", "faults", "lost", "duplicated", "seconds"]
+        counted = ("events", "duplicates", "kills", "faults", "lost", "duplicated", "refused")
+        header = ["scenario", *counted, "slowest answer", "seconds"]
         rows = [
-            [r.scenario, *map(str, (r.events, r.duplicates, r.kills, r.faults, r.lost, r.duplicated)), ""]
+            [
+                r.scenario,
+                *(str(getattr(r, name)) for name in counted),
+                "-" if r.slowest is None else f"{r.slowest:.1f}",
+                f"{r.seconds:.1f}",
+            ]
             for r in self.rows
         ]
-        for row, r in zip(rows, self.rows, strict=True):
-            row[-1] = f"{r.seconds:.1f}"
-        totals = [str(sum(int(row[i]) for row in rows)) for i in range(1, 7)]
-        rows.append(["TOTAL", *totals, f"{sum(r.seconds for r in self.rows):.1f}"])
+        totals = [str(sum(int(row[i]) for row in rows)) for i in range(1, len(counted) + 1)]
+        slowest = [r.slowest for r in self.rows if r.slowest is not None]
+        rows.append(
+            [
+                "TOTAL",
+                *totals,
+                f"{max(slowest):.1f}" if slowest else "-",
+                f"{sum(r.seconds for r in self.rows):.1f}",
+            ]
+        )
         widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
 
         def line(cells: list[str]) -> str:

@@ -13,7 +13,9 @@ AWS had not confirmed, and a background clean-up undoes it once AWS answers agai
   integration it was routed to — conditionally, so never over a send that was confirmed (by this
   or a later copy of the request) nor over a consumer's mark.
 
-The clean-up keeps trying until ``SEND_GRACE_SECONDS`` after the request arrived. If AWS is still
+The same clean-up follows a request answered 503 because an AWS call got no answer at all after
+botocore's retries (a timeout, a lost connection), which AWS may still apply late. It keeps trying
+until ``SEND_GRACE_SECONDS`` after the request arrived. If AWS is still
 not answering by then, the key's lease (30 s) and the ledger's grace (an entry whose send was never
 confirmed reads ``not_queued`` 60 s after it was written) have taken over.
 
@@ -31,6 +33,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
 from litestar.types import ASGIApp, Message, Receive, Send
 
 from ingest.errors import unavailable
@@ -58,15 +61,23 @@ class Progress:
 
     @contextlib.contextmanager
     def publishing_event(self, event: DomainEvent) -> Iterator[None]:
-        """While ``event`` is recorded and sent. An error leaves nothing to undo (the publisher
-        records its own failures); only the deadline's cancellation leaves it for the clean-up."""
+        """While ``event`` is recorded and sent. An answer from AWS, even an error, leaves nothing
+        to undo (the publisher records a refused send itself); no answer (a timeout, a lost
+        connection, the deadline's cancellation) leaves it for the clean-up: the ledger write may
+        still land."""
         self.publishing, self.step = event, "ledger and queues"
         try:
             yield
+        except BotoCoreError:
+            raise
         except Exception:
             self.publishing = None
             raise
         self.publishing = None
+
+    def pending(self) -> bool:
+        """Something AWS did not confirm is left to undo."""
+        return self.reservation is not None or self.publishing is not None
 
     def before_deadline(self) -> float:
         """The deadline less the margin: when optional work must have stopped."""
@@ -102,14 +113,18 @@ def deadline_middleware(app: ASGIApp) -> ASGIApp:
             await send(message)
 
         timeout = asyncio.timeout_at(progress.deadline)
+        arrived = progress.deadline - seconds
         try:
             async with timeout:
                 await app(scope, receive, tracking_send)
-            return
         except TimeoutError:
             if not timeout.expired():
                 raise  # a TimeoutError of the app's own, not ours
-        services.spawn(clean_up(services, progress, arrived=progress.deadline - seconds))
+        else:
+            if progress.pending():  # AWS left a write unanswered, and the request was answered 503
+                services.spawn(clean_up(services, progress, arrived=arrived))
+            return
+        services.spawn(clean_up(services, progress, arrived=arrived))
         note(scope, waiting_for=progress.step, deadline_seconds=seconds)
         if answered:  # a response half sent cannot be replaced; the connection just ends
             return

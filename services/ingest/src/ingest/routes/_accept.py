@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
 from litestar import Request, Response
 from pydantic import ValidationError
 
@@ -76,7 +77,13 @@ async def accept(
     token = new_token()
     # Known before the write: if the deadline cuts the write off, its clean-up can still release it.
     progress.reservation = (idempotency_key, token)
-    reservation = await services.keys.reserve(idempotency_key, request_print, token=token)
+    try:
+        reservation = await services.keys.reserve(idempotency_key, request_print, token=token)
+    except BotoCoreError:
+        raise  # no answer: the reservation may land late, and the clean-up releases it then
+    except Exception:
+        progress.reservation = None
+        raise
     if not isinstance(reservation, Reserved):
         progress.reservation = None
     match reservation:

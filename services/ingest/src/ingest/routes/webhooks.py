@@ -152,13 +152,12 @@ class XenditWebhooks(Controller):
 async def _customer_of_invoice(services: Services, request: Request[Any, Any, Any], external_id: str) -> str:
     """Our customer id, from the ledger entry of the ``invoice.requested`` that made the invoice.
 
-    Only the message group: xendit_sync takes the owner from Xendit's own copy.
+    Only the message group: xendit_sync takes the owner from Xendit's own copy. A ledger that does
+    not answer is not "no such invoice": the callback is refused (503, Xendit sends it again), so
+    that its body, and so its event, never depends on whether AWS answered this lookup.
     """
     progress_of(request.scope).step = "customer lookup"
-    try:
-        entry = await services.ledger.get(derive_event_id(EventType.INVOICE_REQUESTED.value, external_id))
-    except Exception:
-        entry = None
+    entry = await services.ledger.get(derive_event_id(EventType.INVOICE_REQUESTED.value, external_id))
     return entry.customer_id if entry is not None else _group_safe(external_id)
 
 
