@@ -3,8 +3,8 @@
 The AWS stand-in is frozen (SIGSTOP) for 45 s and for 140 s — in real time, at the ingest's
 default 10 s answer deadline (no scaling), far past the 30 s Xendit waits for an answer. Like a
 host that stops answering, the frozen stand-in still accepts connections and buffers requests,
-and processes them all late when it goes on. Requests are sent in waves across the freeze, the
-last one shortly before it ends:
+and processes them all late when it goes on. Requests are sent in six waves across the freeze, the
+last one half a second before it ends:
 
 * every request is answered within the deadline: 200/202, or 503 with ``Retry-After``;
 * nothing answered 503 reaches a queue, and the ledger never claims ``queued`` for it (the
@@ -116,9 +116,10 @@ async def _freeze(fresh: Stack, *, seconds: float, prefix: str) -> None:
         )
         requests = [_callback(f, (await client.callbacks(f.xendit_id or ""))[0]["body"]) for f in paid]
         requests += [make(f) for f in new for make in (_customer, _invoice)]
-        # Five waves: at the start, through the freeze, and one half a deadline before its end.
-        offsets = [0.0, seconds * 0.25, seconds * 0.5, seconds * 0.75, seconds - DEADLINE / 2]
-        waves = [requests[i::5] for i in range(5)]
+        # Six waves: at the start, through the freeze, half a deadline before its end, and half a
+        # second before it (those are still waiting for AWS when it goes on).
+        offsets = [0.0, seconds * 0.25, seconds * 0.5, seconds * 0.75, seconds - DEADLINE / 2, seconds - 0.5]
+        waves = [requests[i :: len(offsets)] for i in range(len(offsets))]
 
         async def wave(offset: float, batch: list[Sent]) -> None:
             await asyncio.sleep(offset)
@@ -139,13 +140,14 @@ async def _freeze(fresh: Stack, *, seconds: float, prefix: str) -> None:
         row.slowest = max(s.seconds for s in requests)
         print(
             f"AWS frozen {seconds:g} s: answers "
-            + ", ".join(f"{s.kind} {s.status} in {s.seconds:.1f} s" for s in requests)
+            + ", ".join(f"{s.kind} {s.status} in {s.seconds:.1f} s" for wave in waves for s in wave)
         )
 
         # Every request answered within the deadline, each 200/202 or 503; readiness said so too.
         assert {s.status for s in requests} <= {200, 202, 503}, [(s.kind, s.status) for s in requests]
         assert row.slowest <= DEADLINE + SLACK, [(s.kind, s.seconds) for s in requests]
-        assert row.refused >= len(requests) - len(waves[-1])  # AWS gave no answer to the early waves
+        # AWS answered nothing before it went on: only the last waves can have been taken.
+        assert row.refused >= len(requests) - len(waves[-1]) - len(waves[-2])
         assert ready.status_code == 503
         assert ready.json()["error"]["code"] == "not_ready"
         assert ready_seconds <= READY_TIMEOUT + SLACK
