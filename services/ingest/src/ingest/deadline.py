@@ -52,7 +52,8 @@ _RETRY_CAP_SECONDS = 5.0
 
 @dataclass
 class Progress:
-    """What a request has begun that AWS has not confirmed yet, for the clean-up after a deadline."""
+    """What a request has begun that AWS has not confirmed yet: the clean-up after a deadline (or an
+    AWS call without answer) undoes it."""
 
     deadline: float  # the event loop's clock
     step: str = "starting"
