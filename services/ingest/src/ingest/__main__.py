@@ -6,8 +6,8 @@ import uvicorn
 
 from ingest.app import create_app
 from lovia_billing import IngestSettings
-from lovia_billing.tracing import configure_tracing
 from lovia_billing.logs import get_logger, route_library_logs
+from lovia_billing.tracing import configure_tracing
 
 
 def main() -> None:

@@ -37,8 +37,8 @@ from ingest.idempotency_keys import (
     StoredResponse,
     new_token,
 )
-from ingest.request_log import note
 from ingest.models.api import Accepted, CustomerUpsert, InvoiceCreate, SubscriptionCancel
+from ingest.request_log import note
 from ingest.services import Services
 from lovia_billing import (
     CustomerUpserted,
