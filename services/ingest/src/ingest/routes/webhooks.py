@@ -156,6 +156,8 @@ async def _customer_of_invoice(services: Services, request: Request[Any, Any, An
     not answer is not "no such invoice": the callback is refused (503, Xendit sends it again), so
     that its body, and so its event, never depends on whether AWS answered this lookup.
     """
+    if not external_id.strip():
+        return _group_safe(external_id)  # no invoice of ours has an empty id
     progress_of(request.scope).step = "customer lookup"
     entry = await services.ledger.get(derive_event_id(EventType.INVOICE_REQUESTED.value, external_id))
     return entry.customer_id if entry is not None else _group_safe(external_id)
