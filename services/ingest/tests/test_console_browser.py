@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -75,7 +77,21 @@ class Console:
         box.send_keys(query)
         old = self.browser.find_element(By.TAG_NAME, "main")
         self.browser.find_element(By.ID, "search").click()
-        self.wait.until(expected_conditions.staleness_of(old))
+        self.wait.until(lambda _: _detached(old))
+
+
+def _detached(element: WebElement) -> bool:
+    """Whether the page replaced ``element``. Chrome says so in one of two ways: a stale element
+    reference, or (when the node is gone mid-call) an inspector error naming the document."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
 
 
 def test_search_timeline_and_status_of_a_paid_and_a_dead_lettered_invoice(

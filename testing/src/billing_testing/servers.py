@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 import time
@@ -10,12 +11,29 @@ from typing import Any
 import httpx
 import uvicorn
 
+# Ports are picked below the kernel's ephemeral range (32768-60999 on Linux): a port the kernel
+# hands out for ``bind(0)`` is one it may also give an outgoing connection before our server binds
+# it, which CI saw as "address already in use" at start-up. Each port is handed out once per process.
+_LISTEN_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+_lock = threading.Lock()
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback port nothing listens on now and that this process has not handed out before."""
+    with _lock:
+        for _ in range(1000):
+            port = random.choice(_LISTEN_PORTS)
+            if port in _handed_out:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free loopback port in 20000-32767")
 
 
 def wait_for_http(url: str, timeout: float = 15.0) -> None:
