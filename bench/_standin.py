@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import psutil  # type: ignore[import-untyped]  # no stubs installed
 from aiobotocore.session import get_session
 
@@ -38,10 +37,6 @@ class StandIn:
     def pid(self) -> int:
         return self.process.pid
 
-    def cpu_seconds(self) -> float:
-        times = psutil.Process(self.pid).cpu_times()
-        return float(times.user + times.system)
-
     def env(self) -> dict[str, str]:
         return {
             "AWS_ENDPOINT_URL": self.url,
@@ -49,10 +44,6 @@ class StandIn:
             "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION,
         }
-
-    def requests(self) -> dict[str, int]:
-        """The stand-in's request counts so far, ``{"SQS.SendMessageBatch": n, ...}``."""
-        return dict(httpx.get(self.url + "/_billing/requests", timeout=10).json()["requests"])
 
     def stop(self) -> None:
         self.process.terminate()
@@ -114,10 +105,17 @@ class Ceiling:
         ]
 
 
-async def measure_ceiling(stand_in: StandIn, *, messages: int = 1000, concurrency: int = 16) -> Ceiling:
-    """The stand-in alone: FIFO sends of 1 KB over 100 groups, batch sends, drain; DynamoDB writes."""
+async def measure_ceiling(url: str, pid: int, *, messages: int = 1000, concurrency: int = 16) -> Ceiling:
+    """The stand-in at ``url`` (process ``pid``) alone: FIFO sends of 1 KB over 100 groups, batch
+    sends, receive + delete; conditional DynamoDB writes and consistent reads."""
     session = get_session()
-    kwargs: Any = {"region_name": REGION, "endpoint_url": stand_in.url, "config": client_config()} | {
+    process = psutil.Process(pid)
+
+    def cpu_seconds() -> float:
+        times = process.cpu_times()
+        return float(times.user + times.system)
+
+    kwargs: Any = {"region_name": REGION, "endpoint_url": url, "config": client_config()} | {
         "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
         "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     }
@@ -126,17 +124,17 @@ async def measure_ceiling(stand_in: StandIn, *, messages: int = 1000, concurrenc
         session.create_client("dynamodb", **kwargs) as dynamodb,
     ):
         tag = uuid.uuid4().hex[:8]
-        url = (
+        queue = (
             await sqs.create_queue(
                 QueueName=f"ceiling-{tag}.fifo",
                 Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
             )
         )["QueueUrl"]
         body = "x" * 1000
-        cpu_before, requests = stand_in.cpu_seconds(), 0
+        cpu_before, requests = cpu_seconds(), 0
 
         async def send(i: int) -> None:
-            await sqs.send_message(QueueUrl=url, MessageBody=f"{i}:{body}", MessageGroupId=f"g{i % 100}")
+            await sqs.send_message(QueueUrl=queue, MessageBody=f"{i}:{body}", MessageGroupId=f"g{i % 100}")
 
         send_rate = await drive(messages, concurrency, send)
         requests += messages
@@ -146,7 +144,7 @@ async def measure_ceiling(stand_in: StandIn, *, messages: int = 1000, concurrenc
                 {"Id": str(n), "MessageBody": f"b{i}-{n}:{body}", "MessageGroupId": f"g{(i * 10 + n) % 100}"}
                 for n in range(10)
             ]
-            await sqs.send_message_batch(QueueUrl=url, Entries=entries)
+            await sqs.send_message_batch(QueueUrl=queue, Entries=entries)
 
         batches = messages // 10
         batch_rate = 10 * await drive(batches, concurrency, send_batch)
@@ -159,21 +157,21 @@ async def measure_ceiling(stand_in: StandIn, *, messages: int = 1000, concurrenc
             nonlocal drained, calls
             while drained < total and time.perf_counter() - started < 120:
                 got = (
-                    await sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+                    await sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
                 ).get("Messages", [])
                 calls += 1
                 if got:
                     entries: Any = [
                         {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(got)
                     ]
-                    await sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+                    await sqs.delete_message_batch(QueueUrl=queue, Entries=entries)
                     calls += 1
                     drained += len(got)
 
         await asyncio.gather(*(drain() for _ in range(concurrency)))
         drain_rate = drained / (time.perf_counter() - started)
         requests += calls
-        await sqs.delete_queue(QueueUrl=url)
+        await sqs.delete_queue(QueueUrl=queue)
 
         table = f"ceiling-{tag}"
         await dynamodb.create_table(
@@ -209,7 +207,7 @@ async def measure_ceiling(stand_in: StandIn, *, messages: int = 1000, concurrenc
         get_rate = await drive(operations, concurrency, get)
         update_rate = await drive(operations, concurrency, update)
         requests += 3 * operations
-        cpu = stand_in.cpu_seconds() - cpu_before
+        cpu = cpu_seconds() - cpu_before
         await dynamodb.delete_table(TableName=table)
     return Ceiling(send_rate, batch_rate, drain_rate, put_rate, get_rate, update_rate, 1000 * cpu / requests)
 

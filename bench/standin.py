@@ -20,7 +20,9 @@ from _standin import Ceiling, measure_ceiling, start_stand_in, target_line
 def _measure(plain: bool, messages: int, concurrency: int) -> Ceiling:
     stand_in = start_stand_in(plain=plain)
     try:
-        return asyncio.run(measure_ceiling(stand_in, messages=messages, concurrency=concurrency))
+        return asyncio.run(
+            measure_ceiling(stand_in.url, stand_in.pid, messages=messages, concurrency=concurrency)
+        )
     finally:
         stand_in.stop()
 

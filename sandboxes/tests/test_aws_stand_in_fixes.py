@@ -5,6 +5,7 @@ from __future__ import annotations
 import boto3
 import httpx
 import pytest
+from botocore.config import Config
 
 from billing_sandboxes import _moto_fast
 
@@ -77,8 +78,11 @@ def test_the_request_log_counts_operations_messages_and_request_units(aws_endpoi
     db.get_item(TableName="standin-log", Key={"pk": {"S": "big"}}, ConsistentRead=True)
 
     assert len(got) == 3
+    tagged = boto3.client("sqs", region_name="ap-southeast-1", config=Config(user_agent_appid="tester"))
+    tagged.send_message(QueueUrl=url, MessageBody="tagged", MessageGroupId="t")
     log = httpx.get(aws_endpoint + "/_sandbox/requests").json()
     assert log["requests"]["SQS.SendMessageBatch"] == 1
+    assert log["apps"]["tester"]["requests"] == {"SQS.SendMessage": 1}  # AWS_SDK_UA_APP_ID, per process
     assert log["requests"]["SQS.ReceiveMessage"] == 2
     assert log["sqs"] == {
         "SendMessageBatch.entries": 3,
@@ -87,3 +91,4 @@ def test_the_request_log_counts_operations_messages_and_request_units(aws_endpoi
     }
     assert log["requests"]["DynamoDB.PutItem"] == 1
     assert log["units"] == {"write.standin-log": 2, "read.standin-log": 1}
+    assert log["apps"]["-"]["units"] == log["units"]  # this test process sets no AWS_SDK_UA_APP_ID

@@ -1,7 +1,8 @@
 """Counts what the stand-in was asked, by service and operation, with DynamoDB's request units.
 
 A WSGI middleware around moto's app. ``GET /_sandbox/requests`` answers the counts since start (or
-the last ``DELETE /_sandbox/requests``):
+the last ``DELETE /_sandbox/requests``), in total and per calling process (``apps``, keyed by the
+``AWS_SDK_UA_APP_ID`` a process runs with: botocore sends it as ``app/<id>`` in its User-Agent):
 
 * ``requests``: ``{"SQS.SendMessageBatch": 3, "DynamoDB.PutItem": 5, ...}``, one per HTTP call;
 * ``sqs``: messages carried — ``SendMessageBatch.entries``, ``ReceiveMessage.messages``,
@@ -19,8 +20,9 @@ import io
 import json
 import math
 import os
+import re
 import threading
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,29 +37,36 @@ Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
 
 
+_APP = re.compile(r"\bapp/([^ ]+)")
+_KINDS = ("requests", "sqs", "units")
+
+
 class RequestLog:
     """Wraps a WSGI app; thread-safe counters."""
 
     def __init__(self, app: Callable[[Environ, StartResponse], Iterable[bytes]]) -> None:
         self._app = app
         self._lock = threading.Lock()
-        self._requests: Counter[str] = Counter()
-        self._sqs: Counter[str] = Counter()
-        self._units: defaultdict[str, float] = defaultdict(float)  # eventual reads cost half
+        #: (kind, app, name) -> count; eventual reads cost half a unit
+        self._counts: defaultdict[tuple[str, str, str], float] = defaultdict(float)
 
-    def snapshot(self) -> dict[str, dict[str, float]]:
+    def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {
-                "requests": dict(self._requests),
-                "sqs": dict(self._sqs),
-                "units": dict(self._units),
-            }
+            counts = dict(self._counts)
+        totals: dict[str, dict[str, float]] = {kind: {} for kind in _KINDS}
+        apps: dict[str, dict[str, dict[str, float]]] = {}
+        for (kind, app, name), value in sorted(counts.items()):
+            totals[kind][name] = totals[kind].get(name, 0) + value
+            by_app = apps.setdefault(app, {k: {} for k in _KINDS})[kind]
+            by_app[name] = by_app.get(name, 0) + value
+        return {**totals, "apps": apps}
 
     def reset(self) -> None:
         with self._lock:
-            self._requests.clear()
-            self._sqs.clear()
-            self._units.clear()
+            self._counts.clear()
+
+    def _add(self, app: str, kind: str, name: str, value: float = 1) -> None:
+        self._counts[kind, app, name] += value
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == PATH:
@@ -65,32 +74,34 @@ class RequestLog:
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         prefix, _, operation = target.partition(".")
         service = _SERVICES.get(prefix)
+        found = _APP.search(environ.get("HTTP_USER_AGENT", ""))
+        app = found[1] if found else "-"
         if service is None:
             with self._lock:
-                self._requests["other"] += 1
+                self._add(app, "requests", "other")
             return self._app(environ, start_response)
         body = _read_body(environ)
         if service == "DynamoDB" and operation in _DYNAMODB_WRITES | _DYNAMODB_READS:
-            return self._dynamodb(environ, start_response, operation, body)
+            return self._dynamodb(environ, start_response, app, operation, body)
         chunks = _run(self._app, environ, start_response)
         with self._lock:
-            self._requests[f"{service}.{operation}"] += 1
+            self._add(app, "requests", f"{service}.{operation}")
             if service == "SQS":
-                self._count_sqs(operation, body, b"".join(chunks))
+                self._count_sqs(app, operation, body, b"".join(chunks))
         return chunks
 
-    def _count_sqs(self, operation: str, request: bytes, response: bytes) -> None:
+    def _count_sqs(self, app: str, operation: str, request: bytes, response: bytes) -> None:
         if operation == "SendMessageBatch":
-            self._sqs["SendMessageBatch.entries"] += request.count(b'"MessageBody"')
+            self._add(app, "sqs", "SendMessageBatch.entries", request.count(b'"MessageBody"'))
         elif operation == "DeleteMessageBatch":
-            self._sqs["DeleteMessageBatch.entries"] += request.count(b'"ReceiptHandle"')
+            self._add(app, "sqs", "DeleteMessageBatch.entries", request.count(b'"ReceiptHandle"'))
         elif operation == "ReceiveMessage":
             carried = response.count(b'"ReceiptHandle"')
-            self._sqs["ReceiveMessage.messages"] += carried
-            self._sqs["ReceiveMessage.empty"] += 0 if carried else 1
+            self._add(app, "sqs", "ReceiveMessage.messages", carried)
+            self._add(app, "sqs", "ReceiveMessage.empty", 0 if carried else 1)
 
     def _dynamodb(
-        self, environ: Environ, start_response: StartResponse, operation: str, body: bytes
+        self, environ: Environ, start_response: StartResponse, app: str, operation: str, body: bytes
     ) -> Iterable[bytes]:
         try:
             request = json.loads(body or b"{}")
@@ -107,9 +118,12 @@ class RequestLog:
             units = max(1, math.ceil(before / 4096))
             kind = "read" if request.get("ConsistentRead") else "read_eventual"
         with self._lock:
-            self._requests[f"DynamoDB.{operation}"] += 1
-            self._units[f"{kind}.{request.get('TableName', '?')}"] += (
-                units if kind != "read_eventual" else 0.5 * units
+            self._add(app, "requests", f"DynamoDB.{operation}")
+            self._add(
+                app,
+                "units",
+                f"{kind}.{request.get('TableName', '?')}",
+                units * (0.5 if kind == "read_eventual" else 1),
             )
         return chunks
 
