@@ -31,13 +31,13 @@ from lovia_billing._errors import PermanentError, RetryableError
 from lovia_billing._events import DomainEvent, parse_event
 from lovia_billing._settings import ConsumerSettings
 from lovia_billing.consumer._backoff import retry_delay
-from lovia_billing.consumer._context import DeliveryContext, LedgerPort, PublisherPort
+from lovia_billing.consumer._context import ClaimsPort, DeliveryContext, LedgerPort, PublisherPort
 from lovia_billing.consumer._integration import IntegrationApp
 from lovia_billing.consumer._lease import Lease
 from lovia_billing.consumer._message import Delivery
 from lovia_billing.consumer._metrics import ConsumerMetrics
 from lovia_billing.consumer._queue import DeleteBatcher, QueueClient
-from lovia_billing.idempotency import Claim, IdempotencyStore
+from lovia_billing.idempotency import Claim
 from lovia_billing.ledger import IntegrationStatus
 from lovia_billing.logs import get_logger
 from lovia_billing.topology import MAX_RECEIVE_COUNT
@@ -67,7 +67,7 @@ class Consumer:
         sqs: SQSClient,
         queue_url: str,
         dlq_url: str | None = None,
-        idempotency: IdempotencyStore,
+        idempotency: ClaimsPort,
         ledger: LedgerPort | None = None,
         publisher: PublisherPort | None = None,
         logger: Logger | None = None,
@@ -277,7 +277,9 @@ class Consumer:
             )
             return False
         try:
-            claim = await self._idempotency.claim(self.integration, event.event_id, owner=self.worker_id)
+            claim = await self._idempotency.claim(
+                self.integration, event.event_id, owner=self.worker_id, attempt=delivery.receive_count
+            )
         except Exception as exc:
             await self._retry(
                 held, event, keys, RetryableError(f"idempotency store: {_describe(exc)}"), claimed=False
@@ -375,7 +377,9 @@ class Consumer:
             record = await self._idempotency.get(self.integration, event.event_id)
             remaining = 0.0 if record is None else record.expires_at - time.time()
             await asyncio.sleep(min(max(remaining, 0.0) + 0.05, 1.0))
-            claim = await self._idempotency.claim(self.integration, event.event_id, owner=self.worker_id)
+            claim = await self._idempotency.claim(
+                self.integration, event.event_id, owner=self.worker_id, attempt=keys["attempt"]
+            )
         return claim
 
     async def _retry(
@@ -457,6 +461,11 @@ class Consumer:
         """Write the ledger; a ledger outage is logged, never a reason to fail the message."""
         if self._ledger is None:
             return
+        if self._idempotency.records_ledger and status in (
+            IntegrationStatus.PROCESSING,
+            IntegrationStatus.DONE,
+        ):
+            return  # the claim wrote processing, mark_done writes done: one write per state change
         try:
             await self._ledger.mark(event.event_id, self.integration, status, attempt=attempt, error=error)
         except Exception as exc:

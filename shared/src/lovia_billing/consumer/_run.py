@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from lovia_billing._settings import ConsumerSettings
 from lovia_billing.aws import open_aws_clients
+from lovia_billing.claims import LedgerClaims
 from lovia_billing.consumer._consumer import Consumer
 from lovia_billing.consumer._integration import IntegrationApp
 from lovia_billing.idempotency import IdempotencyStore
@@ -49,11 +50,16 @@ async def open_consumer(app: IntegrationApp, settings: ConsumerSettings) -> Asyn
             sqs=clients.sqs,
             queue_url=queue_url,
             dlq_url=dlq_url,
-            idempotency=IdempotencyStore(
+            idempotency=LedgerClaims(
                 clients.dynamodb,
-                topology.idempotency_table,
+                topology.ledger_table,
+                IdempotencyStore(
+                    clients.dynamodb,
+                    topology.idempotency_table,
+                    claim_seconds=settings.consumer_claim_seconds,
+                    ttl_days=settings.idempotency_ttl_days,
+                ),
                 claim_seconds=settings.consumer_claim_seconds,
-                ttl_days=settings.idempotency_ttl_days,
             ),
             ledger=ledger,
             publisher=Publisher(clients.sqs, topology, ledger),
