@@ -4,7 +4,7 @@
 #   mautic-sync, and sandboxes for docker-compose only)
 # Each image holds only its own package's dependencies (uv sync --package, no dev group), installed
 # in a layer that changes only when the lock file does; the source goes in a second layer.
-# Plain COPY (no RUN --mount) so kaniko builds it as well as BuildKit does.
+# Plain COPY (no RUN --mount) so buildah (CI, rootless) builds it as well as BuildKit does.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 

@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: run test lint typecheck sync bench-ingest bench-consumer bench-e2e deploy-check compose clean
+.PHONY: run test test-model lint typecheck sync browser bench-ingest bench-consumer bench-e2e deploy-check compose clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -29,9 +29,22 @@ sync: .venv/.synced
 run: sync
 	$(RUN) billing dev
 
-## make test: lint, types, then the whole suite.
-test: sync lint typecheck
+## make test: lint, types, the browser the console's test drives, then the whole suite.
+test: sync lint typecheck browser
 	$(RUN) pytest
+
+## make test-model: the model-based test of exactly-once with its long profile (random seeds, 25 runs of 60 steps).
+test-model: sync
+	MODEL_PROFILE=long $(RUN) pytest tests/model
+
+## make browser: Debian's chromium and its chromedriver, for the console's browser test (once).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		echo "installing Debian's chromium and chromium-driver (the console's browser test)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+	fi
 
 lint: sync
 	$(RUN) ruff check .
@@ -49,9 +62,11 @@ bench-consumer: sync
 bench-e2e: sync
 	$(RUN) python bench/e2e.py
 
-## make deploy-check: the offline deployment checks alone (hadolint, compose and CI schemas, CDK + cdk-nag + cfn-lint).
+## make deploy-check: the offline deployment checks alone: hadolint, compose, the pipeline (GitLab's
+## schema and its release rules read as data), CDK assertions + cdk-nag + cfn-lint, no missing context
+## (synthesis without credentials), alarms and traces, the OpenAPI document, settings from Secrets Manager.
 deploy-check: sync
-	$(RUN) pytest infra/tests
+	$(RUN) pytest infra/tests services/ingest/tests/test_openapi.py shared/tests/test_settings.py
 	$(RUN) python -m billing_infra.compose --check
 
 ## make compose: regenerate docker-compose.yml from cli/src/billing_cli/local_stack.py.

@@ -19,6 +19,8 @@ from lovia_billing.ledger import IntegrationStatus, Ledger
 
 REGION = "ap-southeast-1"
 INTEGRATION = Integration.ERPNEXT
+#: When the consumer first received the dead events (the runtime records it on dead-lettering).
+FIRST_RECEIVED = "2026-11-25T03:00:00+00:00"
 
 
 def _invoke(*args: str, env: dict[str, str | None] | None = None) -> Result:
@@ -94,6 +96,7 @@ def dead_letters(topology: Topology, reader: QueueReader, sqs: Any) -> Callable[
                     "correlation_id": {"DataType": "String", "StringValue": f"corr-{e.request_key}"},
                     "dead_reason": {"DataType": "String", "StringValue": reason},
                     "source_receive_count": {"DataType": "Number", "StringValue": "5"},
+                    "first_received_at": {"DataType": "String", "StringValue": FIRST_RECEIVED},
                 },
             )
         return events

@@ -21,7 +21,9 @@ BILLING = Path(sys.executable).parent / "billing"
     ("args", "says"),
     [
         (["dlq", "show", "nope"], "'nope' is not one of 'xendit', 'erpnext', 'chartmogul', 'mautic'"),
-        (["dlq", "show"], "Missing argument 'integration'"),
+        (["dlq", "redrive"], "Missing argument 'integration'"),
+        (["dlq", "show", "--limit", "0"], "Invalid value for '--limit'"),
+        (["events", "search", "--status", "gone"], "'gone' is not one of 'queued'"),
         (["queues", "--bogus"], "No such option: --bogus"),
         (["dlq", "redrive", "erpnext"], "give either --event-id ID (one or more) or --all"),
         (["dlq", "redrive", "erpnext", "--all", "--event-id", "e1"], "give either --event-id"),

@@ -528,6 +528,11 @@ def test_state_reset_and_injected_faults(base: str, api: httpx.Client) -> None:
     httpx.post(f"{base}/_sandbox/faults", json={"kind": "status", "status": 500, "count": 1})
     deadlock = api.get("/api/resource/Customer")
     assert (deadlock.status_code, deadlock.json()["exc_type"]) == (500, "QueryDeadlockError")
+    httpx.post(f"{base}/_sandbox/faults", json={"kind": "rate_limit", "retry_after": 5, "count": 1})
+    limited = api.get("/api/resource/Customer")
+    assert (limited.status_code, limited.json()["exc_type"]) == (429, "TooManyRequestsError")
+    # Frappe's limiter: Retry-After and X-RateLimit-Reset, both seconds left.
+    assert (limited.headers["Retry-After"], limited.headers["X-RateLimit-Reset"]) == ("5", "5")
     httpx.post(f"{base}/_sandbox/faults", json={"kind": "commit_then_fail", "method": "POST", "count": 1})
     lost = api.post(
         "/api/resource/Customer", json={"customer_name": "Lost", "custom_lovia_customer_id": "cus_9"}

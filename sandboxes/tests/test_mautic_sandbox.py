@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -246,11 +247,15 @@ def test_segment_404s_name_the_missing_thing(mautic: httpx.Client) -> None:
 # --- side door --------------------------------------------------------------------------------
 
 
-def test_injected_429_has_mautics_rate_limit_body_and_retry_after(mautic: httpx.Client) -> None:
+def test_injected_429_has_mautics_rate_limit_body_and_reset_timestamp(mautic: httpx.Client) -> None:
     mautic.post("/_sandbox/faults", json={"kind": "rate_limit", "path": "/api/contacts", "retry_after": 7})
+    before = int(time.time())
     response = mautic.get("/api/contacts")
     assert response.status_code == 429
-    assert response.headers["Retry-After"] == "7"
+    # noxlogic's bundle: the Unix time the window ends, and no Retry-After.
+    assert before + 7 <= int(response.headers["X-RateLimit-Reset"]) <= int(time.time()) + 7
+    assert (response.headers["X-RateLimit-Limit"], response.headers["X-RateLimit-Remaining"]) == ("1000", "0")
+    assert "Retry-After" not in response.headers
     assert response.json() == {
         "errors": [
             {"code": 429, "message": "You exceeded the rate limit of 1000 API calls per hour.", "details": []}

@@ -121,6 +121,17 @@ def test_rate_limit_answers_429_with_rate_limit_headers(sandbox_url: Callable[..
     assert other_endpoint.status_code == 404  # the budget is per endpoint
 
 
+def test_injected_429_carries_xendits_rate_limit_headers_and_no_retry_after(xendit: httpx.Client) -> None:
+    xendit.post(
+        "/_sandbox/faults", json={"kind": "rate_limit", "path": "/v2/invoices", "count": 1, "retry_after": 9}
+    )
+    limited = _create(xendit)
+    assert limited.status_code == 429
+    assert limited.json()["error_code"] == "RATE_LIMIT_EXCEEDED"
+    assert (limited.headers["Rate-Limit-Remaining"], limited.headers["Rate-Limit-Reset"]) == ("0", "9.00")
+    assert "Retry-After" not in limited.headers
+
+
 def test_injected_faults_answer_xendits_server_error_body(xendit: httpx.Client) -> None:
     xendit.post(
         "/_sandbox/faults", json={"kind": "status", "status": 503, "path": "/v2/invoices", "count": 1}

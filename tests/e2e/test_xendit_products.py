@@ -32,13 +32,15 @@ async def test_an_invoice_paid_by_virtual_account_is_booked_once_under_its_payme
 
 
 async def test_an_underpaid_invoice_books_what_was_paid(shop: Shop) -> None:
-    _, invoice = await shop.customer_with_invoice(200_000)
+    customer, invoice = await shop.customer_with_invoice(200_000)
     paid = await shop.sandbox_post(
         f"/_sandbox/invoices/{shop.xendit_id(invoice)}/pay", {"channel": "BCA", "amount": 120_000}
     )
     await shop.assert_booked_once(paid["invoice"]["payment_id"], Decimal(120_000), invoice)
     sales = shop.erpnext("Sales Invoice", custom_lovia_invoice_id=invoice)
     assert [s["status"] for s in sales] == ["Partly Paid"]
+    contact = await shop.wait_for(lambda: shop.mautic_contact(customer, tag="billing-partially-paid"))
+    assert "billing-paid" not in {t["tag"] for t in contact["tags"]}
 
 
 async def test_a_payment_request_is_booked_from_its_capture(shop: Shop) -> None:
@@ -165,7 +167,7 @@ async def test_one_payment_on_every_route_three_times_shuffled_with_crashes_is_b
 
 
 async def test_a_partial_refund_is_booked_after_its_payment(shop: Shop) -> None:
-    _, invoice = await shop.customer_with_invoice(150_000)
+    customer, invoice = await shop.customer_with_invoice(150_000)
     paid = await shop.sandbox_post(f"/_sandbox/invoices/{shop.xendit_id(invoice)}/pay", {"channel": "OVO"})
     payment_id = paid["invoice"]["payment_id"]
     refund = await shop.xendit_api(
@@ -182,6 +184,8 @@ async def test_a_partial_refund_is_booked_after_its_payment(shop: Shop) -> None:
     assert credit_note["is_return"] == 1
     refunds = [t for t in shop.cm_transactions(invoice) if t["type"] == "refund"]
     assert [(t["external_id"], t["amount_in_cents"]) for t in refunds] == [(refund["id"], 5_000_000)]
+    # A partial refund of a paid invoice leaves it paid (docs/mautic.md): nothing is owed.
+    assert await shop.wait_for(lambda: shop.mautic_contact(customer, tag="billing-paid"))
 
 
 @pytest.mark.parametrize(
@@ -248,3 +252,17 @@ async def test_a_forged_callback_with_a_valid_token_books_nothing_and_says_why(
     assert shop.erpnext("Payment Entry", party=shop.erpnext_customer(customer)) == []
     assert [t for t in shop.cm_transactions(invoice) if t["result"] == "successful"] == []
     assert Queues(shop.stack).busy().get("xendit-dlq")
+
+
+async def test_an_invoice_sent_before_its_customer_is_booked_and_the_customer_completed(shop: Shop) -> None:
+    """Regression (issue 13.2): invoice.issued used to sit ahead of customer.upserted in the
+    customer's group, retry "no Customer yet" until it dead-lettered, and the payment after it too."""
+    customer, invoice = await shop.invoice_then_customer(150_000, customer_after=0.5)
+    paid = await shop.sandbox_post(f"/_sandbox/invoices/{shop.xendit_id(invoice)}/pay", {"channel": "BCA"})
+    await shop.assert_booked_once(paid["invoice"]["payment_id"], Decimal(150_000), invoice)
+    await shop.wait_for(
+        lambda: shop.erpnext("Customer", custom_lovia_customer_id=customer, customer_name="Budi")
+    )
+    assert Queues(shop.stack).busy() == {}
+    contact = await shop.wait_for(lambda: shop.mautic_contact(customer, tag="billing-paid"))
+    assert "billing-open-invoice" not in {t["tag"] for t in contact["tags"]}

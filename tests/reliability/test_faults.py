@@ -1,5 +1,6 @@
-"""Downstream faults: every sandbox answers 5xx, 429 with Retry-After, hangs past the client's
-timeout, and commits a write then answers 504, on a fraction of calls; then recovers."""
+"""Downstream faults: every sandbox answers 5xx, 429 with its real system's wait header, hangs past
+the client's timeout, and commits a write then answers 504, on a fraction of calls; then recovers.
+A burst of them across customers may open a consumer's circuit breaker for a probe interval."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from billing_testing.stack import SANDBOXES, Stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
-# Bounded by ``count`` so no single message can plausibly meet five faults in a row (the runtime
-# dead-letters after five receives); the consumers' client timeouts are 2 s (FAST_CONSUMER_ENV).
+# Bounded by ``count``, so no message can meet anything near its 19 receives of faults; the
+# consumers' client timeouts are 2 s (FAST_CONSUMER_ENV).
 RULES = [
     {"kind": "status", "status": 503, "probability": 0.1, "count": 6},
     {"kind": "status", "status": 502, "probability": 0.05, "count": 3},

@@ -14,11 +14,15 @@ Safety, message by message:
   within 5 minutes, and after that the idempotency store acknowledges the duplicate with no effect.
   (The body equals the original's, so content-based deduplication could otherwise drop the copy.)
 * order within a message group: messages are moved in ``SequenceNumber`` order, one at a time;
-  after a failure the rest of that group stays in the DLQ for the next run.
+  after a failure the rest of that group stays in the DLQ for the next run;
+* once per run: an event that dies again while the run goes on (its consumer is still failing) comes
+  back to the DLQ as a new message; the run leaves it there (skipped, "moved once in this run")
+  instead of moving it round again, and ends.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -40,6 +44,7 @@ ROUND_LIMIT = 100
 DEAD_LETTER_ATTRIBUTES = frozenset({"dead_reason", "source_message_id", "source_receive_count"})
 
 Outcome = Literal["moved", "would move", "skipped", "failed"]
+AGAIN = "moved once in this run already: it died again and is back in the DLQ (see `billing dlq show`)"
 
 
 def event_id_of(delivery: Delivery) -> str | None:
@@ -47,6 +52,11 @@ def event_id_of(delivery: Delivery) -> str | None:
         return parse_event(delivery.body).event_id
     except Exception:  # an unparseable body has no event id; it can still be redriven with --all
         return None
+
+
+def _identity(delivery: Delivery) -> str:
+    """What makes two DLQ messages the same dead event: its id, else its body."""
+    return event_id_of(delivery) or "body:" + hashlib.sha256(delivery.body.encode()).hexdigest()
 
 
 @dataclass
@@ -82,6 +92,7 @@ class Redrive:
         self._on_message = on_message or (lambda _d, _o: None)
         self._outstanding: dict[str, Delivery] = {}  # taken from the DLQ and still there
         self._seen_event_ids: set[str] = set()
+        self._moved: set[str] = set()  # what this run moved (event ids, or bodies' hashes)
 
     async def run(self) -> RedriveReport:
         dlq_url = await self.stage.dlq_url(self.integration)
@@ -125,6 +136,9 @@ class Redrive:
         for delivery in group:
             if not self._selected(delivery):
                 self._note(delivery, "skipped", "not selected")
+            elif _identity(delivery) in self._moved:
+                self._note(delivery, "skipped", AGAIN)
+                blocked = blocked or self._label(delivery)
             elif blocked is not None:
                 self._note(delivery, "skipped", f"behind {blocked} of its group, which was not moved")
             elif self.dry_run:
@@ -139,6 +153,7 @@ class Redrive:
         except (BotoCoreError, ClientError) as exc:
             self._note(delivery, "failed", f"not sent: {aws_error_message(exc)}")
             return False
+        self._moved.add(_identity(delivery))
         await self._mark_queued(delivery)
         try:
             await self._delete(delivery, dlq_url)

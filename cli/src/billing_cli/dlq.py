@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
@@ -12,13 +13,14 @@ from rich.table import Table
 
 from billing_cli._aws import Stage, open_stage
 from billing_cli._errors import OperatorError
+from billing_cli._layout import line, reason_of, status, when
 from billing_cli._messages import peeking
 from billing_cli._native_redrive import native_redrive
 from billing_cli._options import JsonOption, StageOption
 from billing_cli._output import console, iso, print_json
 from billing_cli._redrive import Outcome, Redrive, RedriveReport
 from lovia_billing import Integration, parse_event
-from lovia_billing.consumer import Delivery
+from lovia_billing.consumer import FIRST_RECEIVED_ATTRIBUTE, Delivery
 
 dlq_app = typer.Typer(
     name="dlq",
@@ -33,6 +35,7 @@ IntegrationArgument = Annotated[
 
 @dataclass(frozen=True)
 class DeadMessage:
+    integration: str
     event_id: str | None
     event_type: str | None
     customer_id: str | None
@@ -41,8 +44,16 @@ class DeadMessage:
     dead_since: str | None
     first_received: str | None
     receive_count: int
+    reason: str
     last_error: str | None
     ledger_status: str | None
+
+
+@dataclass(frozen=True)
+class DeadQueue:
+    integration: Integration
+    messages: list[DeadMessage]
+    total: int  # ApproximateNumberOfMessages: more than shown when --limit or FIFO groups hide some
 
 
 async def _describe(stage: Stage, integration: Integration, delivery: Delivery) -> DeadMessage:
@@ -58,67 +69,135 @@ async def _describe(stage: Stage, integration: Integration, delivery: Delivery) 
         state = entry.integrations.get(integration.value) if entry is not None else None
     # The runtime records the receive count the message died with; SQS's own count includes peeks.
     receive_count = int(delivery.attributes.get("source_receive_count") or delivery.receive_count)
+    reason = delivery.attributes.get("dead_reason")
     return DeadMessage(
+        integration=integration.value,
         event_id=event_id,
         event_type=event_type,
         customer_id=customer_id or delivery.group_id,
         message_id=delivery.message_id,
         group_id=delivery.group_id,
         dead_since=iso(delivery.sent_at),
-        first_received=iso(delivery.first_received_at),
+        # When a consumer first received it, as the runtime recorded it on dead-lettering; the DLQ
+        # copy's own first receive is only whoever peeked at it first (unknown: None).
+        first_received=delivery.attributes.get(FIRST_RECEIVED_ATTRIBUTE) or None,
         receive_count=receive_count,
-        last_error=(state.last_error if state is not None else None)
-        or delivery.attributes.get("dead_reason"),
+        reason=reason_of(reason or (state.last_error if state is not None else None)),
+        last_error=(state.last_error if state is not None else None) or reason,
         ledger_status=state.status.value if state is not None else None,
     )
 
 
-async def _dead_messages(stage_name: str, integration: Integration) -> tuple[list[DeadMessage], int]:
+async def _dead_queue(stage: Stage, integration: Integration, limit: int) -> DeadQueue:
+    url = await stage.dlq_url(integration)
+    total = int(
+        (await stage.queue_attributes(url, "ApproximateNumberOfMessages"))["ApproximateNumberOfMessages"]
+    )
+    async with peeking(stage.sqs, url, limit=limit) as deliveries:
+        described = [await _describe(stage, integration, d) for d in deliveries]
+    return DeadQueue(integration, described, total)
+
+
+async def _dead_queues(stage_name: str, integrations: list[Integration], limit: int) -> list[DeadQueue]:
     async with open_stage(stage_name) as stage:
-        url = await stage.dlq_url(integration)
-        total = int(
-            (await stage.queue_attributes(url, "ApproximateNumberOfMessages"))["ApproximateNumberOfMessages"]
+        return [await _dead_queue(stage, integration, limit) for integration in integrations]
+
+
+def _print_messages(queue: DeadQueue, stage: str) -> None:
+    name = queue.integration.value
+    if not queue.messages:
+        console.print(f"no dead messages in {name} (stage {stage!r})")
+        return
+    console.print(f"[bold]{name}[/bold]: {len(queue.messages)} dead (stage {stage!r})")
+    for m in queue.messages:
+        console.print()
+        line(m.event_id or f"message {m.message_id}")
+        line(
+            m.event_type or "",
+            f"customer {m.customer_id}",
+            f"{m.receive_count} receives",
+            status(m.ledger_status) if m.ledger_status else "not in the ledger",
+            indent=2,
         )
-        async with peeking(stage.sqs, url) as deliveries:
-            described = [await _describe(stage, integration, d) for d in deliveries]
-        return described, total
+        line(f"dead since {when(m.dead_since)}", f"first received {when(m.first_received)}", indent=2)
+        if m.last_error:
+            line(m.last_error, indent=2)
+    if queue.total > len(queue.messages):
+        console.print()
+        console.print(
+            f"showing {len(queue.messages)} of about {queue.total}: raise --limit, and note that SQS hands"
+            " out a FIFO group's later messages only after its head has gone (redrive the head)"
+        )
+
+
+def _summary(queues: list[DeadQueue]) -> list[dict[str, Any]]:
+    counts = Counter((q.integration.value, m.reason) for q in queues for m in q.messages)
+    return [
+        {"integration": integration, "reason": reason, "count": count}
+        for (integration, reason), count in sorted(counts.items(), key=lambda item: (item[0][0], -item[1]))
+    ]
+
+
+def _print_summary(queues: list[DeadQueue], stage: str) -> None:
+    console.print(f"dead messages by integration and reason (stage {stage!r})")
+    table = Table()
+    table.add_column("integration", no_wrap=True)
+    table.add_column("count", justify="right", no_wrap=True)
+    table.add_column("reason", overflow="fold")
+    for row in _summary(queues):
+        table.add_row(row["integration"], str(row["count"]), row["reason"])
+    for q in queues:
+        if not q.messages:
+            table.add_row(q.integration.value, "0", "")
+    console.print(table)
+    hidden = [f"{q.integration.value} (about {q.total})" for q in queues if q.total > len(q.messages)]
+    if hidden:
+        console.print(f"counted what could be read; more in {', '.join(hidden)}: raise --limit")
 
 
 @dlq_app.command(
     "show",
-    epilog="Example: billing dlq show erpnext --stage production   |   billing dlq show erpnext --json",
+    epilog=(
+        "Examples: billing dlq show erpnext --stage production   |   billing dlq show --summary   |   "
+        "billing dlq show erpnext --limit 5 --json"
+    ),
 )
-def show(integration: IntegrationArgument, stage: StageOption = "local", as_json: JsonOption = False) -> None:
-    """The dead messages of one integration, decoded, with the last error from the ledger.
+def show(
+    integration: Annotated[
+        Integration | None,
+        typer.Argument(help="xendit, erpnext, chartmogul or mautic (default: all four).", show_default=False),
+    ] = None,
+    summary: Annotated[
+        bool, typer.Option("--summary", help="Counts by integration and reason instead of each message.")
+    ] = False,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1000, help="Read at most this many messages per DLQ.")
+    ] = 50,
+    stage: StageOption = "local",
+    as_json: JsonOption = False,
+) -> None:
+    """The dead messages, decoded, with the reason and the last error from the ledger.
 
-    Nothing is deleted or hidden: the messages are received for a moment and made visible again.
+    Readable at 80 columns: one block per message, its event id on a line of its own. "first
+    received" is when a consumer first received the event (kept across redrives); "dead since" is
+    when it reached the DLQ. Nothing is deleted or hidden: the messages are received for a moment
+    and made visible again.
     """
-    messages, total = asyncio.run(_dead_messages(stage, integration))
+    integrations = [integration] if integration is not None else list(Integration)
+    queues = asyncio.run(_dead_queues(stage, integrations, limit))
+    if summary:
+        if as_json:
+            print_json(_summary(queues))
+        else:
+            _print_summary(queues, stage)
+        return
     if as_json:
-        print_json([asdict(m) for m in messages])
+        print_json([asdict(m) for q in queues for m in q.messages])
         return
-    if not messages:
-        console.print(f"no dead messages in {integration.value} (stage {stage!r})")
-        return
-    table = Table(title=f"dead messages of {integration.value} (stage {stage!r})")
-    for column in ("event id", "type", "customer", "dead since", "first received", "receives", "last error"):
-        table.add_column(column, overflow="fold")
-    for m in messages:
-        table.add_row(
-            m.event_id or f"message {m.message_id}",
-            m.event_type or "",
-            m.customer_id or "",
-            m.dead_since or "",
-            m.first_received or "",
-            str(m.receive_count),
-            m.last_error or "",
-        )
-    console.print(table)
-    if total > len(messages):
-        console.print(
-            f"showing {len(messages)} of about {total}: SQS hands out a FIFO group's later messages"
-            " only after its head has gone; redrive the head to see them"
-        )
+    for index, queue in enumerate(queues):
+        if index:
+            console.print()
+        _print_messages(queue, stage)
 
 
 def _progress(*, quiet: bool) -> Progress:

@@ -1,4 +1,4 @@
-"""``billing events show|replay <event_id>``: one event's ledger entry, and sending it through again."""
+"""``billing events search|show|replay``: finding events, one event's ledger entry, sending it again."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ from billing_cli._aws import Stage, open_stage
 from billing_cli._errors import OperatorError
 from billing_cli._options import JsonOption, StageOption
 from billing_cli._output import console, print_json
+from billing_cli._search import EPILOG as SEARCH_EPILOG
+from billing_cli._search import search
 from lovia_billing import Integration, parse_event
 from lovia_billing.ledger import IntegrationStatus, LedgerEntry
 from lovia_billing.topology import message_group_id
 
 events_app = typer.Typer(
     name="events",
-    help="One event in the ledger: where it was routed, its status in each integration; replay it.",
+    help="Events in the ledger: search them, show one with its status in each integration, replay it.",
     no_args_is_help=True,
 )
+events_app.command("search", epilog=SEARCH_EPILOG)(search)
 
 EventIdArgument = Annotated[
     str, typer.Argument(help="The event id (as returned by the ingest).", show_default=False)

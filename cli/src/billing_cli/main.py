@@ -7,6 +7,9 @@ registered here.
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from billing_cli._errors import OneLineErrorGroup
@@ -33,8 +36,19 @@ app.add_typer(events_app)
 app.add_typer(erpnext_app)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"billing {version('billing-cli')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main() -> None:
+def main(
+    show_version: Annotated[  # handled by its eager callback
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
     """Lovia Billing operators' command line. Every command takes --stage and honours AWS_ENDPOINT_URL."""
 
 

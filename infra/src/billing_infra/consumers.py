@@ -59,7 +59,7 @@ class ConsumerService(Construct):
         super().__init__(scope, construct_id)
         assert service.integration is not None
         integration = service.integration
-        task = task_definition(
+        task, self.log_group = task_definition(
             self,
             ctx,
             service,
@@ -81,8 +81,7 @@ class ConsumerService(Construct):
         messaging.dlqs[integration].grant_send_messages(task.task_role)
         for target in publish_targets(integration):
             messaging.queues[target].grant_send_messages(task.task_role)
-        for table in (messaging.ledger, messaging.idempotency):
-            table.grant_read_write_data(task.task_role)
+        messaging.grant_tables(task.task_role)
         self.service = fargate_service(self, ctx, service, task, desired=1)
 
         scaling = self.service.auto_scale_task_count(

@@ -1,8 +1,9 @@
 """Per-environment settings of the AWS deployment (staging, production), in one place.
 
-Account and region are fixed here so that synthesis needs no AWS credentials and no look-ups; the
-account ids are placeholders until Finance Tech fills in Lovia's own (see docs/deploy.md): the CDK
-refuses to deploy a stack into an account other than the one it names.
+Account, region and availability zones are fixed here so that synthesis needs no AWS credentials and
+no look-ups (``billing_infra.app`` hands the zones to the CDK as context, the answer a look-up would
+have cached); the account ids are placeholders until Finance Tech fills in Lovia's own (see
+docs/deploy.md): the CDK refuses to deploy a stack into an account other than the one it names.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ from dataclasses import dataclass
 from typing import Final
 
 REGION: Final = "ap-southeast-1"
-AVAILABILITY_ZONES: Final = ("ap-southeast-1a", "ap-southeast-1b")
 DOMAIN: Final = "lovia.life"
 #: The ingest's public API version: each version gets its own host name and target group.
 API_VERSION: Final = "v6"
 #: Where GitLab CI pushes the images (``$CI_REGISTRY_IMAGE``); the tasks pull from here.
 GITLAB_REGISTRY_IMAGE: Final = "registry.gitlab.com/lovia/billing"
+#: GitLab's OIDC issuer and this project's path: CI's ID tokens name them (``iss``, ``sub``).
+GITLAB_URL: Final = "https://gitlab.com"
+GITLAB_PROJECT_PATH: Final = "lovia/billing"
+#: The branch every image is built from; the environment branches only promote its commits.
+RELEASE_BRANCH: Final = "master"
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,10 @@ class DeployEnvironment:
     chartmogul_base_url: str
     mautic_base_url: str
     chartmogul_data_source_uuid: str
+    #: The zones of the VPC's subnets: fixed, so synthesis never looks them up (no credentials).
+    availability_zones: tuple[str, ...]
+    #: Share of traces kept (``OTEL_TRACES_SAMPLER_ARG``); a kept trace is kept end to end.
+    trace_sample_ratio: float
     #: Images come from GitLab's registry (with registry credentials) or from this stack's ECR.
     image_source: str = "gitlab"
 
@@ -40,6 +49,25 @@ class DeployEnvironment:
     def host_name(self) -> str:
         """The ingest's host name on the load balancer, e.g. ``billing-v6-staging.lovia.life``."""
         return f"billing-{API_VERSION}-{self.stage}.{DOMAIN}"
+
+    @property
+    def public_base_url(self) -> str:
+        """What the ingest's OpenAPI document names as its server (``PUBLIC_BASE_URL``)."""
+        return f"https://{self.host_name}"
+
+    @property
+    def deploy_role_name(self) -> str:
+        """The IAM role GitLab CI assumes (OIDC) to deploy this environment."""
+        return f"lovia-billing-{self.stage}-gitlab-deploy"
+
+    @property
+    def deploy_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account}:role/{self.deploy_role_name}"
+
+    @property
+    def deploy_branches(self) -> tuple[str, ...]:
+        """The branches whose pipelines may deploy here: the release branch and the stage's own."""
+        return (RELEASE_BRANCH, self.stage)
 
     @property
     def stack_name(self) -> str:
@@ -67,6 +95,8 @@ STAGING: Final = DeployEnvironment(
     chartmogul_base_url="https://api.chartmogul.com",
     mautic_base_url="https://mautic-staging.lovia.life",
     chartmogul_data_source_uuid="ds_staging_placeholder",
+    availability_zones=("ap-southeast-1a", "ap-southeast-1b"),
+    trace_sample_ratio=1.0,
 )
 
 PRODUCTION: Final = DeployEnvironment(
@@ -82,6 +112,8 @@ PRODUCTION: Final = DeployEnvironment(
     chartmogul_base_url="https://api.chartmogul.com",
     mautic_base_url="https://mautic.lovia.life",
     chartmogul_data_source_uuid="ds_production_placeholder",
+    availability_zones=("ap-southeast-1a", "ap-southeast-1b"),
+    trace_sample_ratio=0.2,
 )
 
 ENVIRONMENTS: Final = {environment.stage: environment for environment in (STAGING, PRODUCTION)}

@@ -38,14 +38,19 @@ class IngestService(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         environment = ctx.environment
-        task = task_definition(
+        task, self.log_group = task_definition(
             self,
             ctx,
             INGEST,
             cpu=512,
             memory_mib=1024,
             port=INGEST_PORT,
-            environment={"HOST": "0.0.0.0", "PORT": str(INGEST_PORT)},
+            environment={
+                "HOST": "0.0.0.0",
+                "PORT": str(INGEST_PORT),
+                # The OpenAPI document's server: the public host name, not the task's address.
+                "PUBLIC_BASE_URL": environment.public_base_url,
+            },
             health_check=ecs.HealthCheck(
                 command=["CMD-SHELL", INGEST_HEALTHCHECK],
                 interval=Duration.seconds(15),
@@ -56,8 +61,9 @@ class IngestService(Construct):
         )
         for queue in messaging.queues.values():
             queue.grant_send_messages(task.task_role)
-        for table in (messaging.ledger, messaging.idempotency):
-            table.grant_read_write_data(task.task_role)
+        messaging.grant_tables(task.task_role, search=True)  # the GraphQL API and the console search
+        for dlq in messaging.dlqs.values():  # the console shows each DLQ's depth; it reads no message
+            dlq.grant(task.task_role, "sqs:GetQueueAttributes", "sqs:GetQueueUrl")
         self.service = fargate_service(self, ctx, INGEST, task, environment.ingest_min_tasks)
         self.service.node.default_child.health_check_grace_period_seconds = 30  # type: ignore[union-attr]
 

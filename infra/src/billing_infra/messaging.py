@@ -12,10 +12,12 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from lovia_billing.ledger_index import LEDGER_INDEXES
 from lovia_billing.topology import Integration, QueueSpec, Topology
 
 #: Alarm when the oldest message of a source queue has waited this long (consumer stuck or down).
@@ -23,6 +25,22 @@ OLDEST_MESSAGE_ALARM_SECONDS: Final = 15 * 60
 LEDGER_KEY: Final = "event_id"
 IDEMPOTENCY_KEY: Final = "pk"
 IDEMPOTENCY_TTL_ATTRIBUTE: Final = "expires_at"
+#: What ``Table.grant_read_write_data`` grants, spelled out: on a table with indexes that grant
+#: also covers ``<table>/index/*``, a wildcard; the ledger's indexes are granted by name instead.
+TABLE_READ_WRITE: Final = (
+    "dynamodb:BatchGetItem",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:Query",
+    "dynamodb:GetItem",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+)
 
 
 class Messaging(Construct):
@@ -42,9 +60,30 @@ class Messaging(Construct):
                 alarm.add_alarm_action(action)
                 alarm.add_ok_action(action)
         self.ledger = self._table("Ledger", topology.ledger_table, LEDGER_KEY, ttl=None)
+        for index in LEDGER_INDEXES:  # the same indexes `provision` makes on the local stand-in
+            self.ledger.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=dynamodb.Attribute(name=index.partition, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=index.sort, type=dynamodb.AttributeType.STRING),
+                projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+            )
         self.idempotency = self._table(
             "Idempotency", topology.idempotency_table, IDEMPOTENCY_KEY, ttl=IDEMPOTENCY_TTL_ATTRIBUTE
         )
+
+    def grant_tables(self, grantee: iam.IGrantable, *, search: bool = False) -> None:
+        """Read and write both tables; with ``search``, also query the ledger's indexes (each by name)."""
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=list(TABLE_READ_WRITE),
+            resource_arns=[self.ledger.table_arn, self.idempotency.table_arn],
+        )
+        if search:
+            iam.Grant.add_to_principal(
+                grantee=grantee,
+                actions=["dynamodb:Query"],
+                resource_arns=[f"{self.ledger.table_arn}/index/{index.name}" for index in LEDGER_INDEXES],
+            )
 
     def _queue_pair(self, spec: QueueSpec) -> tuple[sqs.Queue, sqs.Queue]:
         common = {

@@ -12,8 +12,13 @@ def add_checks(app: App) -> None:
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 
 
-def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
-    """Accept one AwsSolutions finding on ``construct`` (and its children), saying why."""
+def acknowledge(construct: IConstruct, rule: str, reason: str, *, finding: str | None = None) -> None:
+    """Accept one AwsSolutions finding on ``construct`` (and its children), saying why.
+
+    ``finding`` narrows a rule that reports per finding (``IAM5`` with ``Resource::*``): only that
+    finding is accepted, any other of the same rule still fails the synthesis.
+    """
+    suffix = f"[{finding}]" if finding else ""
     Validations.of(construct).acknowledge(
-        Acknowledgment(id=f"AwsSolutions::AwsSolutions-{rule}", reason=reason)
+        Acknowledgment(id=f"AwsSolutions::AwsSolutions-{rule}{suffix}", reason=reason)
     )

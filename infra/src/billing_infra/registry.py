@@ -1,4 +1,8 @@
-"""ECR repositories, one per deployed image: the team's alternative to GitLab's registry."""
+"""ECR repositories, one per deployed image: the team's alternative to GitLab's registry.
+
+Tags are immutable: an image is pushed once under its commit SHA and run by digest, so nothing can
+move a tag under a running service (docs/deploy.md, "Images").
+"""
 
 from __future__ import annotations
 
@@ -28,12 +32,11 @@ class Repositories(Construct):
                 service.name,
                 repository_name=repository_name(stage, service.name),
                 image_scan_on_push=True,
-                # CI moves the environment tag (`staging`, `production`) to each new build.
-                image_tag_mutability=ecr.TagMutability.MUTABLE,
+                image_tag_mutability=ecr.TagMutability.IMMUTABLE,
                 lifecycle_rules=[
                     ecr.LifecycleRule(
                         rule_priority=1,
-                        description="drop untagged layers left by re-tagging",
+                        description="drop untagged images (pushes that were never tagged)",
                         tag_status=ecr.TagStatus.UNTAGGED,
                         max_image_age=Duration.days(UNTAGGED_IMAGE_DAYS),
                     ),

@@ -1,4 +1,5 @@
-"""One stack per environment: network, cluster, queues and tables, secrets, registries, services."""
+"""One stack per environment: network, cluster, queues and tables, secrets, registries, services,
+the deploy role GitLab CI assumes, alarms and the dashboard."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from constructs import Construct
 
 from billing_infra.app_secrets import AppSecrets
 from billing_infra.consumers import ConsumerService
-from billing_infra.environments import AVAILABILITY_ZONES, REGION, DeployEnvironment
+from billing_infra.deploy_role import GitLabDeployRole
+from billing_infra.environments import REGION, DeployEnvironment
+from billing_infra.images import ImageDigests
 from billing_infra.ingest import IngestService
 from billing_infra.messaging import Messaging
 from billing_infra.nag import acknowledge
+from billing_infra.observability import Observability, Watched
 from billing_infra.registry import Repositories
 from billing_infra.services import CONSUMERS
 from billing_infra.tasks import TaskContext
@@ -29,7 +33,6 @@ class BillingStack(Stack):
         scope: Construct,
         environment: DeployEnvironment,
         *,
-        image_tag: str,
         first_deploy: bool = False,
     ) -> None:
         super().__init__(
@@ -59,7 +62,7 @@ class BillingStack(Stack):
             cluster=cluster,
             secrets=secrets,
             repositories=repositories.by_service,
-            image_tag=image_tag,
+            image_digests=ImageDigests(self, "Images").by_service,
             desired_count_override=0 if first_deploy else None,
         )
         self.ingest = IngestService(
@@ -71,16 +74,36 @@ class BillingStack(Stack):
             )
             for service in CONSUMERS
         }
+        self.deploy_role = GitLabDeployRole(self, "GitLabDeploy", environment=environment)
+        self.observability = Observability(
+            self,
+            "Observability",
+            watched=Watched(
+                stage=environment.stage,
+                cluster_name=environment.cluster_name,
+                load_balancer=self.ingest.load_balancer,
+                target_group=self.ingest.target_group,
+                ingest_log_group=self.ingest.log_group,
+                services={
+                    "ingest": self.ingest.service,
+                    **{name: consumer.service for name, consumer in self.consumers.items()},
+                },
+                messaging=self.messaging,
+            ),
+            alarm_topic=alarm_topic,
+        )
         CfnOutput(self, "HostName", value=environment.host_name)
         CfnOutput(self, "LoadBalancerDns", value=self.ingest.load_balancer.load_balancer_dns_name)
         CfnOutput(self, "ClusterName", value=cluster.cluster_name)
         CfnOutput(self, "AlarmTopic", value=alarm_topic.topic_arn)
+        CfnOutput(self, "DeployRoleArn", value=self.deploy_role.role.role_arn)
+        CfnOutput(self, "Dashboard", value=self.observability.dashboard.dashboard_name)
 
     def _vpc(self, environment: DeployEnvironment) -> ec2.Vpc:
         vpc = ec2.Vpc(
             self,
             "Vpc",
-            availability_zones=list(AVAILABILITY_ZONES),  # fixed: no look-up at synthesis
+            availability_zones=list(environment.availability_zones),  # fixed: no look-up at synthesis
             nat_gateways=environment.nat_gateways,
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),

@@ -1,8 +1,10 @@
 """Synthesize the app offline and collect what the checks need: templates, cdk-nag's findings.
 
-    python -m billing_infra.synth [OUTDIR]   # exit 1 on any unacknowledged cdk-nag finding
+    python -m billing_infra.synth [OUTDIR]   # exit 1 on a cdk-nag finding or a missing context
 
-No AWS account, credentials or look-ups: every stack's account, region and zones are fixed.
+No AWS account, credentials or look-ups: every stack's account, region and zones are fixed. A
+construct that needs a look-up records it as ``missing`` in the cloud assembly's manifest, and the
+CDK CLI would then call AWS (and fail without credentials): the checks refuse any such entry.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Synthesis:
     template_files: dict[str, Path]
     violations: list[dict[str, Any]]  # unacknowledged cdk-nag findings
     acknowledged: dict[str, dict[str, str]]  # construct path -> {rule: reason}
+    missing: list[dict[str, Any]]  # context look-ups the CLI would have to make with credentials
 
 
 def synthesize(outdir: Path) -> Synthesis:
@@ -47,7 +50,8 @@ def synthesize(outdir: Path) -> Synthesis:
     }
     files = {stage: outdir / f"{env.stack_name}.template.json" for stage, env in ENVIRONMENTS.items()}
     templates = {stage: json.loads(path.read_text()) for stage, path in files.items()}
-    return Synthesis(outdir, templates, files, violations, acknowledged)
+    missing = json.loads((outdir / "manifest.json").read_text()).get("missing", [])
+    return Synthesis(outdir, templates, files, violations, acknowledged, missing)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     for violation in synthesis.violations:
         paths = [resource["constructPath"] for resource in violation["violatingResources"]]
         print(f"{violation['ruleName']}: {violation['description']} {paths}", file=sys.stderr)
-    return 1 if synthesis.violations else 0
+    for entry in synthesis.missing:
+        print(f"missing context (needs AWS credentials): {entry['key']}", file=sys.stderr)
+    return 1 if synthesis.violations or synthesis.missing else 0
 
 
 if __name__ == "__main__":

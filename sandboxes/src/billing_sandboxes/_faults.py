@@ -10,7 +10,9 @@ Kinds:
 
 * ``latency``: sleep ``latency_ms`` then serve normally.
 * ``status``: answer ``status`` (with the sandbox's own error body for it) without touching state.
-* ``rate_limit``: answer 429 with ``Retry-After: retry_after`` (and the sandbox's 429 body).
+* ``rate_limit``: answer 429 with the sandbox's 429 body and the headers its real system sends to
+  say "wait ``retry_after`` seconds" (``rate_limit_headers``: ``Retry-After`` for ERPNext, Xendit's
+  ``Rate-Limit-Reset`` in seconds, Mautic's ``X-RateLimit-Reset`` as a Unix time, none for ChartMogul).
 * ``timeout``: hold the request ``hang_ms`` (default 60 s) without answering, then serve it: the
   client gives up first, and the write may or may not have happened, as on a real network.
 * ``commit_then_fail``: run the request (the write is committed), then throw its response away
@@ -41,6 +43,8 @@ FaultKind = Literal["latency", "status", "rate_limit", "timeout", "commit_then_f
 
 #: Builds the body and extra headers a sandbox answers for an injected status.
 ErrorBodyFactory = Callable[[int], tuple[dict[str, Any] | list[Any] | str, dict[str, str]]]
+#: The headers a sandbox's injected 429 carries to ask for a wait of so many seconds.
+RateLimitHeaders = Callable[[int], dict[str, str]]
 
 
 class FaultRule(BaseModel):
@@ -54,7 +58,7 @@ class FaultRule(BaseModel):
     status: int | None = None
     latency_ms: int = Field(default=0, ge=0)
     hang_ms: int = Field(default=60_000, ge=0)
-    retry_after: int = Field(default=1, ge=0)
+    retry_after: int = Field(default=1, ge=0, description="rate_limit: the wait the 429 asks for, seconds")
     fired: int = 0
 
     def matches(self, method: str, path: str) -> bool:
@@ -69,6 +73,11 @@ class FaultRule(BaseModel):
 
 def default_error_body(status: int) -> tuple[dict[str, Any], dict[str, str]]:
     return {"error": f"injected fault {status}"}, {}
+
+
+def retry_after_header(seconds: int) -> dict[str, str]:
+    """RFC 9110's ``Retry-After`` in delta seconds (the default; each sandbox names its own)."""
+    return {"Retry-After": str(seconds)}
 
 
 class FaultInjector:
@@ -121,10 +130,12 @@ class FaultMiddleware:
         app: ASGIApp,
         injector: FaultInjector,
         error_body: ErrorBodyFactory = default_error_body,
+        rate_limit_headers: RateLimitHeaders = retry_after_header,
     ) -> None:
         self.app = app
         self.injector = injector
         self.error_body = error_body
+        self.rate_limit_headers = rate_limit_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -143,7 +154,7 @@ class FaultMiddleware:
             await asyncio.sleep(rules["latency"].latency_ms / 1000)
         if "rate_limit" in rules:
             body, headers = self.error_body(429)
-            headers = {"Retry-After": str(rules["rate_limit"].retry_after), **headers}
+            headers = {**headers, **self.rate_limit_headers(rules["rate_limit"].retry_after)}
             await _send_json(send, 429, body, headers)
             return
         if "status" in rules:

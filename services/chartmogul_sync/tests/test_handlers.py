@@ -17,7 +17,6 @@ from lovia_billing import (
     DomainEvent,
     DownstreamUnavailable,
     Integration,
-    PermanentError,
     RateLimited,
     RetryableError,
 )
@@ -209,18 +208,27 @@ async def test_a_cancellation_chartmogul_refuses_is_permanent(app: IntegrationAp
     with pytest.raises(ChartMogulRejected) as caught:
         await deliver(app, future)
     assert caught.value.status == 422
-    with pytest.raises(PermanentError, match="not in ChartMogul"):
-        await deliver(app, cancellation().model_copy(update={"subscription_id": "sub_unknown"}))
 
 
-async def test_429_from_a_fault_is_rate_limited_with_its_retry_after(
+async def test_cancelling_a_subscription_chartmogul_never_had_changes_nothing(
+    app: IntegrationApp, base_url: str
+) -> None:
+    """It arrives behind its invoices (topology.FORWARDS): none made a subscription, none to end."""
+    for event in (customer(), invoice()):
+        await deliver(app, event)
+    before = _state(base_url)
+    await deliver(app, cancellation().model_copy(update={"subscription_id": "sub_unknown"}))
+    assert _state(base_url) == before
+
+
+async def test_429_from_a_fault_is_rate_limited_for_the_one_second_window(
     app: IntegrationApp, base_url: str
 ) -> None:
     _add_fault(base_url, kind="rate_limit", path="/v1/customers", retry_after=4)
     ctx = RecordingContext(Integration.CHARTMOGUL)
     with pytest.raises(RateLimited) as caught:
         await app.handlers[customer().event_type](customer(), ctx)
-    assert caught.value.retry_after == 4
+    assert caught.value.retry_after == 1.0  # ChartMogul's 429 names no wait, like the sandbox's
 
 
 async def test_chartmogul_own_429_asks_for_its_one_second_window(sandbox_url: Callable[..., str]) -> None:

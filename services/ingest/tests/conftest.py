@@ -9,10 +9,13 @@ import boto3
 import httpx
 import pytest
 
+from billing_testing.factories import invoice_story
+from billing_testing.ledger import done_everywhere, record
 from billing_testing.queues import QueueReader
 from ingest.app import create_app
 from lovia_billing import IngestSettings
-from lovia_billing.topology import Topology
+from lovia_billing.ledger import IntegrationStatus
+from lovia_billing.topology import Integration, Topology
 
 API_KEY = "test-api-key"
 OLD_API_KEY = "test-api-key-old"
@@ -67,3 +70,19 @@ def ledger_items(topology: Topology) -> Callable[[], list[dict[str, Any]]]:
         return items
 
     return scan
+
+
+@pytest.fixture
+def paid_and_dead(topology: Topology) -> dict[str, Any]:
+    """inv_paid: paid and booked everywhere; inv_dead: issued, dead in ERPNext, ChartMogul retrying."""
+    paid = invoice_story("inv_paid", "cus_1", xendit_invoice_id="xinv_paid", payment_id="py-paid")
+    dead = invoice_story("inv_dead", "cus_1", xendit_invoice_id="xinv_dead")
+    outcomes: dict[str, Any] = {e.event_id: done_everywhere(e) for e in [*paid, dead[0]]}
+    outcomes[dead[1].event_id] = {
+        Integration.ERPNEXT: (IntegrationStatus.DEAD, "PermanentError: ERPNext 417 Customer cus_1 not found"),
+        Integration.CHARTMOGUL: (IntegrationStatus.RETRYING, "RateLimited: 429"),
+        Integration.MAUTIC: (IntegrationStatus.DONE, None),
+    }
+    record(topology, paid, outcomes, correlation_id="req-paid")
+    record(topology, dead, outcomes, correlation_id="req-dead")
+    return {"paid": paid, "dead": dead}

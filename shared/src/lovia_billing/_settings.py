@@ -2,17 +2,24 @@
 
 In AWS, secrets reach the environment as ECS container secrets. Outside ECS, ``BILLING_SECRETS_ARN``
 may name one Secrets Manager secret whose JSON keys are setting names (``XENDIT_SECRET_KEY``...);
-environment variables win over it. Nothing reads settings at import time.
+environment variables win over it. The secret is read by pydantic-settings' own
+``AWSSecretsManagerSettingsSource`` (the ``aws-secrets-manager`` extra). Nothing reads settings at
+import time.
 """
 
 from __future__ import annotations
 
-import json
+import os
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    AWSSecretsManagerSettingsSource,
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from lovia_billing._errors import ConfigurationError
 from lovia_billing.topology import Topology
@@ -29,34 +36,27 @@ def split_list(value: Any) -> Any:
 CommaList = Annotated[list[SecretStr], NoDecode]
 
 
-class SecretsManagerSource(PydanticBaseSettingsSource):
-    """Reads one JSON secret named by ``BILLING_SECRETS_ARN`` (synchronous: runs once at start-up)."""
+def _region_of(secret_id: str) -> str | None:
+    """The region an ARN names (``arn:aws:secretsmanager:<region>:…``); else boto's own default."""
+    parts = secret_id.split(":")
+    if secret_id.startswith("arn:") and len(parts) > 3 and parts[3]:
+        return parts[3]
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
-    def __init__(self, settings_cls: type[BaseSettings], secret_arn: str | None) -> None:
-        super().__init__(settings_cls)
-        self._values: dict[str, Any] = {}
-        if secret_arn:
-            self._values = self._load(secret_arn)
 
-    @staticmethod
-    def _load(secret_arn: str) -> dict[str, Any]:
-        import boto3  # only when a secret is configured
+def secrets_manager_source(settings_cls: type[BaseSettings], secret_id: str) -> PydanticBaseSettingsSource:
+    """The secret's JSON keys as settings (case-insensitive, like the environment), read once now.
 
-        try:
-            raw = boto3.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
-            values = json.loads(raw)
-        except Exception as exc:
-            raise ConfigurationError(f"cannot read BILLING_SECRETS_ARN: {type(exc).__name__}") from exc
-        if not isinstance(values, dict):
-            raise ConfigurationError("BILLING_SECRETS_ARN must hold a JSON object")
-        return {str(k).lower(): v for k, v in values.items()}
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:  # noqa: ARG002 - signature of the base class
-        return self._values.get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        names = set(self.settings_cls.model_fields)
-        return {k: v for k, v in self._values.items() if k in names}
+    A secret that cannot be read or is not a JSON object is a ``ConfigurationError`` naming the
+    setting, never the secret's content.
+    """
+    try:
+        source = AWSSecretsManagerSettingsSource(
+            settings_cls, secret_id, region_name=_region_of(secret_id), case_sensitive=False
+        )
+    except Exception as exc:
+        raise ConfigurationError(f"cannot read BILLING_SECRETS_ARN: {type(exc).__name__}") from exc
+    return source
 
 
 class BillingSettings(BaseSettings):
@@ -86,9 +86,10 @@ class BillingSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - no .env files: the environment only
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        import os
-
-        secrets = SecretsManagerSource(settings_cls, os.environ.get("BILLING_SECRETS_ARN"))
+        secret_id = os.environ.get("BILLING_SECRETS_ARN")
+        if not secret_id:
+            return init_settings, env_settings, file_secret_settings
+        secrets = secrets_manager_source(settings_cls, secret_id)
         return init_settings, env_settings, secrets, file_secret_settings
 
 
@@ -105,8 +106,19 @@ class IngestSettings(BillingSettings):
         description="accepted x-callback-token values, comma-separated (rotation: list both)",
     )
     max_body_bytes: int = Field(default=64 * 1024, description="largest accepted request body (< 256 KiB)")
+    public_base_url: str | None = Field(
+        default=None,
+        description="where clients reach the ingest, named in its OpenAPI document (default http://HOST:PORT)",
+    )
+    graphql_ide: bool = Field(default=True, description="serve GraphiQL at GET /graphql (from local files)")
+    graphql_introspection: bool = Field(default=True, description="answer GraphQL introspection queries")
+    console_enabled: bool = Field(default=True, description="serve the operators' console at /console")
 
     _split = field_validator("billing_api_keys", "xendit_callback_token", mode="before")(split_list)
+
+    @property
+    def public_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
 
 class ConsumerSettings(BillingSettings):
@@ -141,10 +153,51 @@ class ConsumerSettings(BillingSettings):
     )
     consumer_claim_seconds: int = Field(default=120, ge=1, description="idempotency claim lifetime")
     consumer_backoff_base: float = Field(default=2.0, ge=0, description="first retry delay, seconds")
-    consumer_backoff_cap: float = Field(default=300.0, ge=0, description="longest retry delay, seconds")
+    consumer_backoff_cap: float = Field(
+        default=12 * 3600.0,
+        ge=0,
+        le=12 * 3600.0,
+        description="longest retry delay, seconds (SQS's maximum visibility timeout, 12 h)",
+    )
+    consumer_breaker_groups: int = Field(
+        default=3,
+        ge=1,
+        description="message groups that must fail for system reasons (connection, timeout, 5xx, 429) "
+        "within the window, with no success between, to open the circuit breaker",
+    )
+    consumer_breaker_window_seconds: float = Field(
+        default=120.0, gt=0, description="how recent those failures must be, seconds"
+    )
+    consumer_breaker_probe_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="first probe after the breaker opens, seconds; doubles per failed probe",
+    )
+    consumer_breaker_probe_cap_seconds: float = Field(
+        default=300.0, gt=0, description="longest interval between probes, seconds"
+    )
+    consumer_time_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="tests only: multiplies the retry backoff and every breaker duration "
+        "(0.001 makes the 24 h retry budget about 90 s and a 5 min probe interval 0.3 s)",
+    )
     consumer_metrics_seconds: float = Field(default=60.0, gt=0, description="metrics flush interval")
     idempotency_ttl_days: int = Field(default=30, ge=1, description="how long a done record is kept")
     health_file: str | None = Field(default=None, description="liveness heartbeat file (touched each poll)")
+
+    @model_validator(mode="after")
+    def _probe_cap_not_below_first_probe(self) -> ConsumerSettings:
+        if self.consumer_breaker_probe_cap_seconds < self.consumer_breaker_probe_seconds:
+            raise ValueError(
+                "CONSUMER_BREAKER_PROBE_CAP_SECONDS must be at least CONSUMER_BREAKER_PROBE_SECONDS"
+            )
+        return self
+
+    def scaled(self, seconds: float) -> float:
+        """A retry or breaker duration under ``consumer_time_scale`` (itself in production)."""
+        return seconds * self.consumer_time_scale
 
     @property
     def buffer_limit(self) -> int:

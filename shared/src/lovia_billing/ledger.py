@@ -21,17 +21,20 @@ event again, and its marker turns the integration back to ``queued``.
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lovia_billing._canonical import body_hash
 from lovia_billing._errors import BillingError
 from lovia_billing._events import DomainEvent
+from lovia_billing.ledger_index import index_attributes, invoice_of, sort_key, xendit_ids_of
 from lovia_billing.topology import Integration
 
 if TYPE_CHECKING:
@@ -78,9 +81,18 @@ class LedgerEntry(BaseModel):
     correlation_id: str | None = None
     created_at: datetime
     integrations: dict[str, IntegrationState]
+    invoice_id: str | None = Field(default=None, description="our invoice the event is about, if any")
+    xendit_ids: list[str] = Field(default_factory=list, description="the Xendit ids the event names")
+
+    @property
+    def sort_key(self) -> str:
+        """The entry's place in the ledger's indexes (``ledger_index.sort_key``)."""
+        return sort_key(self.created_at, self.event_id)
 
 
 _SEND_MARKS = "send_marks"
+_BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem maximum
+_BATCH_GET_ATTEMPTS = 5
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
@@ -111,6 +123,13 @@ class Ledger:
         """
         body = body if body is not None else event.body()  # the publisher passes the one it sends
         fingerprint = body_hash(body)
+        created_at = datetime.now(UTC)
+        indexed = index_attributes(
+            event.model_dump(mode="json"),
+            event_id=event.event_id,
+            created_at=created_at,
+            correlation_id=correlation_id,
+        )
         item: dict[str, Any] = {
             "event_id": {"S": event.event_id},
             "body": {"S": body},
@@ -119,7 +138,8 @@ class Ledger:
             "customer_id": {"S": event.customer_id},
             "routed_to": {"L": [{"S": i.value} for i in integrations]},
             "correlation_id": {"S": correlation_id},
-            "created_at": {"S": _now()},
+            "created_at": {"S": created_at.isoformat()},
+            **{name: {"S": value} for name, value in indexed.items()},
             # Entries with this flag record their sends; older ones are never read as not_queued.
             _SEND_MARKS: {"BOOL": True},
         }
@@ -305,6 +325,29 @@ class Ledger:
         item = response.get("Item")
         return None if item is None else entry_from_item(item)
 
+    async def get_many(self, event_ids: Sequence[str]) -> dict[str, LedgerEntry]:
+        """The entries of ``event_ids`` that exist, read consistently (``BatchGetItem``, 100 a call)."""
+        found: dict[str, LedgerEntry] = {}
+        wanted = list(dict.fromkeys(event_ids))
+        for start in range(0, len(wanted), _BATCH_GET_LIMIT):
+            keys: list[Any] = [
+                {"event_id": {"S": event_id}} for event_id in wanted[start : start + _BATCH_GET_LIMIT]
+            ]
+            for _attempt in range(_BATCH_GET_ATTEMPTS):
+                request: Any = {self._table: {"Keys": keys, "ConsistentRead": True}}
+                response = await self._db.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    entry = entry_from_item(item)
+                    found[entry.event_id] = entry
+                unprocessed: Any = response.get("UnprocessedKeys", {}).get(self._table, {})
+                keys = list(unprocessed.get("Keys", []))
+                if not keys:
+                    break
+                await asyncio.sleep(0.05 * (_attempt + 1))  # throttled: DynamoDB asks to come back
+            else:
+                raise BillingError(f"the ledger did not return {len(keys)} entries after retries")
+        return found
+
 
 def entry_from_item(item: dict[str, Any], *, now: datetime | None = None) -> LedgerEntry:
     """Decode a DynamoDB item (low-level attribute-value format) into a ``LedgerEntry``.
@@ -339,13 +382,26 @@ def entry_from_item(item: dict[str, Any], *, now: datetime | None = None) -> Led
                 update={"status": IntegrationStatus.NOT_QUEUED, "last_error": NEVER_SENT}
             )
         states[integration] = state
+    body = text("body") or ""
+    data = _event_data(body)
     return LedgerEntry(
         event_id=str(item["event_id"]["S"]),
         event_type=text("event_type") or "",
         customer_id=text("customer_id") or "",
-        body=text("body") or "",
+        body=body,
         routed_to=routed,
         correlation_id=text("correlation_id"),
         created_at=created_at,
         integrations=states,
+        invoice_id=invoice_of(data),
+        xendit_ids=xendit_ids_of(data),
     )
+
+
+def _event_data(body: str) -> dict[str, Any]:
+    """The stored body as data, for its ids only (numbers are not read as floats, nor needed)."""
+    try:
+        data = json.loads(body, parse_float=str)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -8,11 +8,13 @@ moto's FIFO sends slow down as queues grow).
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
+from lovia_billing.ledger_index import LEDGER_INDEXES, LedgerIndex
 from lovia_billing.topology import Topology
 
 
@@ -53,24 +55,67 @@ def ensure_queues(topology: Topology, *, region: str, purge: bool = False) -> di
 
 
 def ensure_tables(topology: Topology, *, region: str) -> None:
-    """Create the ledger and idempotency tables (on-demand, TTL on ``expires_at``)."""
+    """Create the ledger (with its indexes) and idempotency tables (on-demand, TTL on ``expires_at``)."""
     dynamodb: Any = boto3.client("dynamodb", region_name=region)
     for table, key in ((topology.ledger_table, "event_id"), (topology.idempotency_table, "pk")):
+        indexes = LEDGER_INDEXES if table == topology.ledger_table else ()
         try:
             dynamodb.create_table(
                 TableName=table,
-                AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                AttributeDefinitions=_attribute_definitions(key, indexes),
                 KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
                 BillingMode="PAY_PER_REQUEST",
+                **({"GlobalSecondaryIndexes": [_index_spec(i) for i in indexes]} if indexes else {}),
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ResourceInUseException":
                 raise
+            _add_missing_indexes(dynamodb, table, key, indexes)
             continue
         dynamodb.get_waiter("table_exists").wait(TableName=table)
         dynamodb.update_time_to_live(
             TableName=table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"}
         )
+
+
+def _attribute_definitions(key: str, indexes: tuple[LedgerIndex, ...]) -> list[dict[str, str]]:
+    names = dict.fromkeys([key, *(n for i in indexes for n in (i.partition, i.sort))])
+    return [{"AttributeName": name, "AttributeType": "S"} for name in names]
+
+
+def _index_spec(index: LedgerIndex) -> dict[str, Any]:
+    return {
+        "IndexName": index.name,
+        "KeySchema": [
+            {"AttributeName": index.partition, "KeyType": "HASH"},
+            {"AttributeName": index.sort, "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }
+
+
+def _add_missing_indexes(dynamodb: Any, table: str, key: str, indexes: tuple[LedgerIndex, ...]) -> None:
+    """A table made before an index existed gets it (DynamoDB adds one index per update)."""
+    for index in indexes:
+        present = dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+        if any(existing["IndexName"] == index.name for existing in present):
+            continue
+        dynamodb.update_table(
+            TableName=table,
+            AttributeDefinitions=_attribute_definitions(key, (index,)),
+            GlobalSecondaryIndexUpdates=[{"Create": _index_spec(index)}],
+        )
+        _wait_for_index(dynamodb, table, index.name)
+
+
+def _wait_for_index(dynamodb: Any, table: str, name: str, timeout: float = 300.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        present = dynamodb.describe_table(TableName=table)["Table"].get("GlobalSecondaryIndexes", [])
+        if any(i["IndexName"] == name and i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in present):
+            return
+        time.sleep(0.5)
+    raise TimeoutError(f"index {name} of {table} is not active after {timeout:.0f} s")
 
 
 def provision(topology: Topology, *, region: str, purge: bool = False) -> dict[str, str]:

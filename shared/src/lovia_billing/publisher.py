@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lovia_billing import tracing
 from lovia_billing._errors import PublishError
 from lovia_billing._events import DomainEvent
 from lovia_billing.ledger import Ledger
@@ -95,6 +96,7 @@ class Publisher:
         ``PublishError`` naming the queues that did not take the event, after the ledger says so.
         """
         targets = tuple(integrations) if integrations is not None else routes_for(event.event_type)
+        tracing.annotate(correlation_id=correlation_id, event_id=event.event_id)
         body = event.body()  # encoded once: the ledger stores what the queues receive
         ledger = self._ledger if record else None
         if ledger is not None:
@@ -194,5 +196,7 @@ def _batch_entry(entry_id: str, entry: _Entry) -> Any:
             "correlation_id": {"DataType": "String", "StringValue": entry.correlation_id},
             "event_type": {"DataType": "String", "StringValue": entry.event.event_type.value},
             "published_at": {"DataType": "String", "StringValue": datetime.now(UTC).isoformat()},
+            # traceparent/tracestate when tracing is on; the body (and so deduplication) is unchanged
+            **tracing.message_attributes(),
         },
     }

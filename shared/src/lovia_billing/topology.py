@@ -63,12 +63,19 @@ PUBLISHES: Final[dict[Integration, tuple[EventType, ...]]] = {
     M: (),
 }
 
-#: Receives before SQS moves a message to the DLQ.
-MAX_RECEIVE_COUNT: Final = 5
+#: The retry budget of one event's own failures: it reaches the DLQ only after failing this long.
+RETRY_BUDGET_HOURS: Final = 24
+#: Receives before a message is dead-lettered (by the runtime, else by SQS's redrive policy). Sized
+#: from the budget: with the production backoff (2 s doubling, equal jitter, capped at SQS's 12 h
+#: visibility limit) the 18 delays before the 19th receive add up to at least 27 h (at most 54 h),
+#: and 18 receives would give less than 24 h (``consumer._backoff.shortest_retry_seconds``, pinned by
+#: a test). An outage does not spend it: the circuit breaker stops receiving instead.
+MAX_RECEIVE_COUNT: Final = 19
 #: Default visibility timeout of the source queues; the consumer's heartbeat extends it.
 VISIBILITY_TIMEOUT_SECONDS: Final = 60
-#: Source queues keep messages 4 days (SQS default), DLQs the maximum, 14 days.
-QUEUE_RETENTION_SECONDS: Final = 4 * 24 * 3600
+#: Source queues and DLQs keep messages the maximum, 14 days: an event may retry for up to 54 h on
+#: its own, plus however long an outage holds it back, and SQS deletes what outlives retention.
+QUEUE_RETENTION_SECONDS: Final = 14 * 24 * 3600
 DLQ_RETENTION_SECONDS: Final = 14 * 24 * 3600
 
 

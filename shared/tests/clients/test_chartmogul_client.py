@@ -143,13 +143,21 @@ async def test_wrong_key_is_permanent(base_url: str) -> None:
     assert "wrong" not in str(caught.value)
 
 
-async def test_429_with_retry_after_is_rate_limited_with_that_delay(
+async def test_injected_429_carries_no_header_and_waits_the_one_second_window(
     client: ChartMogulClient, base_url: str
 ) -> None:
-    _fault(base_url, kind="rate_limit", path="/v1/ping", retry_after=7)
+    _fault(base_url, kind="rate_limit", path="/v1/ping", retry_after=7)  # ChartMogul would not say 7
     with pytest.raises(RateLimited) as caught:
         await client.ping()
-    assert caught.value.retry_after == 7
+    assert caught.value.retry_after == RATE_WINDOW_SECONDS
+
+
+def test_a_retry_after_on_a_429_would_be_honoured_should_chartmogul_ever_send_one() -> None:
+    request = httpx.Request("GET", "https://api.chartmogul.com/v1/ping")
+    response = httpx.Response(429, headers={"Retry-After": "7"}, json={"code": 429}, request=request)
+    with pytest.raises(RateLimited) as caught:
+        ChartMogulClient._raise(response, resource="", external_id="")
+    assert caught.value.retry_after == 7.0
 
 
 async def test_chartmogul_429_without_retry_after_waits_the_one_second_window(

@@ -95,11 +95,11 @@ async def test_429_without_retry_after_uses_rate_limit_reset(sandbox_url: Callab
     assert 15 < caught.value.retry_after <= 20
 
 
-async def test_injected_429_with_retry_after_is_honoured(base_url: str, xendit: XenditClient) -> None:
-    await _fault(base_url, {"kind": "rate_limit", "retry_after": 7, "count": 1})
+async def test_injected_429_waits_the_rate_limit_reset_seconds(base_url: str, xendit: XenditClient) -> None:
+    await _fault(base_url, {"kind": "rate_limit", "retry_after": 7, "count": 1})  # Rate-Limit-Reset: 7.00
     with pytest.raises(RateLimited) as caught:
         await xendit.get_invoice("x")
-    assert caught.value.retry_after == 7
+    assert caught.value.retry_after == 7.0
 
 
 async def test_5xx_is_retryable_and_names_xendits_error(base_url: str, xendit: XenditClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -61,6 +62,24 @@ def queue_url(queue_urls: dict[str, str], topology: Topology) -> str:
 @pytest.fixture
 def dlq_url(queue_urls: dict[str, str], topology: Topology) -> str:
     return queue_urls[topology.dlq_name(INTEGRATION)]
+
+
+@pytest.fixture
+def short_redrive(aws: AwsClients, queue_url: str, dlq_url: str) -> Callable[[int], Awaitable[int]]:
+    """``await short_redrive(3)``: this test's queue dead-letters after 3 receives, not production's 19.
+
+    For tests that need a retry budget of seconds; the consumer reads ``maxReceiveCount`` at start.
+    """
+
+    async def set_to(receives: int) -> int:
+        arn = (await aws.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"]))[
+            "Attributes"
+        ]["QueueArn"]
+        policy = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": str(receives)})
+        await aws.sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"RedrivePolicy": policy})
+        return receives
+
+    return set_to
 
 
 @pytest.fixture

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from billing_testing.consumer_harness import running, wait_until
 from billing_testing.example_consumer import build
 from lovia_billing import Integration
 from lovia_billing.ledger import IntegrationStatus
-from lovia_billing.topology import MAX_RECEIVE_COUNT
 
 INTEGRATION = Integration.ERPNEXT
 
@@ -58,6 +58,7 @@ async def test_a_permanent_failure_reaches_the_dlq_quickly_with_its_reason_and_d
     make_settings: Any, recorder: Any, publish: Any, ledger: Any, aws: Any, dlq_url: str
 ) -> None:
     rec, _ = recorder
+    published_at = datetime.now(UTC).replace(microsecond=0)
     [event, after] = await publish({"cus_dead": 2})
     rec.fail(event.event_id, 422, times=None)
     settings = make_settings()
@@ -79,6 +80,10 @@ async def test_a_permanent_failure_reaches_the_dlq_quickly_with_its_reason_and_d
     assert event.event_id in message["Body"]
     assert message["Attributes"]["MessageGroupId"] == "cus_dead"
     assert "422" in message["MessageAttributes"]["dead_reason"]["StringValue"]
+    # When the consumer first received it, for `billing dlq show` (not when anyone last peeked).
+    first_received = datetime.fromisoformat(message["MessageAttributes"]["first_received_at"]["StringValue"])
+    dead_since = datetime.fromtimestamp(int(message["Attributes"]["SentTimestamp"]) / 1000, UTC)
+    assert published_at <= first_received <= dead_since
 
 
 async def test_an_unparseable_body_is_dead_lettered(
@@ -92,18 +97,19 @@ async def test_an_unparseable_body_is_dead_lettered(
 
 
 async def test_a_retryable_failure_on_the_final_receive_is_dead(
-    make_settings: Any, recorder: Any, publish: Any, ledger: Any, aws: Any, dlq_url: str
+    make_settings: Any, recorder: Any, publish: Any, ledger: Any, aws: Any, dlq_url: str, short_redrive: Any
 ) -> None:
+    receives = await short_redrive(3)  # explicit: production's 19 receives span more than 24 h
     rec, _ = recorder
     [event] = await publish({"cus_tired": 1})
     rec.fail(event.event_id, 503, times=None)
     settings = make_settings(consumer_backoff_base=0.0, consumer_backoff_cap=0.0)  # retry at once
     async with running(build(settings), settings):
         await wait_until(lambda: _visible_messages(aws, dlq_url), within=20)
-    assert len(rec.attempts_of(event.event_id)) == MAX_RECEIVE_COUNT
+    assert len(rec.attempts_of(event.event_id)) == receives
     state = (await ledger.get(event.event_id)).integrations[INTEGRATION]
     assert state.status is IntegrationStatus.DEAD
-    assert state.attempts == MAX_RECEIVE_COUNT
+    assert state.attempts == receives
     assert "503" in state.last_error
 
 

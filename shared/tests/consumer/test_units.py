@@ -12,9 +12,11 @@ from typing import Any
 
 import pytest
 
-from lovia_billing import Integration, Topology
+from lovia_billing import ConsumerSettings, Integration, Topology
 from lovia_billing.consumer import retry_delay
+from lovia_billing.consumer._backoff import MAX_VISIBILITY_SECONDS, shortest_retry_seconds
 from lovia_billing.idempotency import Claim, IdempotencyStore, RecordStatus
+from lovia_billing.topology import MAX_RECEIVE_COUNT, RETRY_BUDGET_HOURS
 
 E = Integration.ERPNEXT
 
@@ -128,3 +130,25 @@ async def test_the_consumer_touches_its_heartbeat_file(make_settings: Any, tmp_p
         await wait_until(heartbeat.exists, within=5)
         first = heartbeat.stat().st_mtime
         await wait_until(lambda: heartbeat.stat().st_mtime > first, within=5)
+
+
+def test_max_receive_count_gives_each_event_at_least_the_retry_budget_and_not_a_receive_more() -> None:
+    defaults = ConsumerSettings()
+    base, cap = defaults.consumer_backoff_base, defaults.consumer_backoff_cap
+    budget = RETRY_BUDGET_HOURS * 3600
+    assert cap == MAX_VISIBILITY_SECONDS  # the backoff grows to SQS's own limit
+    assert shortest_retry_seconds(MAX_RECEIVE_COUNT, base=base, cap=cap) >= budget
+    assert shortest_retry_seconds(MAX_RECEIVE_COUNT - 1, base=base, cap=cap) < budget  # sized, not padded
+    assert Topology("production").queue(E).max_receive_count == MAX_RECEIVE_COUNT
+
+
+def test_the_time_scale_shrinks_the_retry_budget_for_tests() -> None:
+    scaled = ConsumerSettings(consumer_time_scale=0.001)
+    budget = shortest_retry_seconds(
+        MAX_RECEIVE_COUNT,
+        base=scaled.scaled(scaled.consumer_backoff_base),
+        cap=scaled.scaled(scaled.consumer_backoff_cap),
+    )
+    assert 60 < budget < 180  # whole-second visibilities round the small delays up
+    with pytest.raises(ValueError, match="PROBE_CAP"):
+        ConsumerSettings(consumer_breaker_probe_seconds=10, consumer_breaker_probe_cap_seconds=5)

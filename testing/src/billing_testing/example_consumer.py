@@ -9,7 +9,8 @@ Its handler does what a real one does, against a recording HTTP endpoint on loop
    5xx → ``DownstreamUnavailable``, other 4xx → ``PermanentError``, timeout → ``DownstreamTimeout``.
 
 Faults are scripted on the recorder per event id (``Recorder.fail(event_id, status, times=...)``):
-fail N times, fail for ever (permanent), or answer 429 with ``Retry-After``.
+fail N times, fail for ever (permanent), or answer 429 with ``Retry-After``; or for every event at
+once (``Recorder.down = 503`` until set back to None), as a downstream outage does.
 
 Run in-process (``build(settings)``) or as a process: ``python -m billing_testing.example_consumer``
 with ``EXAMPLE_RECORDER_URL`` (and the usual ``BILLING_STAGE``, ``AWS_ENDPOINT_URL``, ``CONSUMER_*``).
@@ -66,6 +67,7 @@ class Recorder:
     attempts: list[dict[str, Any]] = field(default_factory=list)  # every /effects call, failed or not
     effects: list[dict[str, Any]] = field(default_factory=list)  # the successful ones only
     faults: dict[str, Fault] = field(default_factory=dict)
+    down: int | None = None  # while set, every /effects call answers this status (an outage)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail(
@@ -90,7 +92,9 @@ class Recorder:
                 return 200, {}
             fault = self.faults.get(record["event_id"])
             status, headers = 200, {}
-            if fault is not None and (fault.times is None or fault.times > 0):
+            if self.down is not None:
+                status = self.down
+            elif fault is not None and (fault.times is None or fault.times > 0):
                 status = fault.status
                 if fault.retry_after is not None:
                     headers["retry-after"] = f"{fault.retry_after:g}"

@@ -17,12 +17,15 @@ class Row:
     lost: int = 0
     duplicated: int = 0
     seconds: float = 0.0
+    down_seconds: float | None = None  # how long a downstream was down (outage scenarios)
+    max_receives: int | None = None  # the most receives any one message took in that scenario
 
 
 @dataclass
 class Tally:
     rows: list[Row] = field(default_factory=list)
     startup_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # figures a scenario reports beside the table
 
     def record(self, row: Row, verdict: Verdict) -> None:
         """Count what a check found (before the test asserts on it, so the table shows failures too)."""
@@ -34,15 +37,30 @@ class Tally:
         return row
 
     def table(self) -> list[str]:
-        header = ["scenario", "events", "duplicates", "kills", "faults", "lost", "duplicated", "seconds"]
+        header = [
+            "scenario",
+            "events",
+            "duplicates",
+            "kills",
+            "faults",
+            "lost",
+            "duplicated",
+            "down s",
+            "max receives",
+            "seconds",
+        ]
         rows = [
-            [r.scenario, *map(str, (r.events, r.duplicates, r.kills, r.faults, r.lost, r.duplicated)), ""]
+            [
+                r.scenario,
+                *map(str, (r.events, r.duplicates, r.kills, r.faults, r.lost, r.duplicated)),
+                "-" if r.down_seconds is None else f"{r.down_seconds:.1f}",
+                "-" if r.max_receives is None else str(r.max_receives),
+                f"{r.seconds:.1f}",
+            ]
             for r in self.rows
         ]
-        for row, r in zip(rows, self.rows, strict=True):
-            row[-1] = f"{r.seconds:.1f}"
         totals = [str(sum(int(row[i]) for row in rows)) for i in range(1, 7)]
-        rows.append(["TOTAL", *totals, f"{sum(r.seconds for r in self.rows):.1f}"])
+        rows.append(["TOTAL", *totals, "", "", f"{sum(r.seconds for r in self.rows):.1f}"])
         widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
 
         def line(cells: list[str]) -> str:
@@ -54,6 +72,7 @@ class Tally:
             "-+-".join("-" * w for w in widths),
             *map(line, rows),
             f"stack start-up: {self.startup_seconds:.1f} s",
+            *self.notes,
         ]
 
 

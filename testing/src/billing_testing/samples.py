@@ -1,4 +1,4 @@
-"""Sample request and callback bodies, shaped as documented (see ../shared/handbook/ref/)."""
+"""Sample request and callback bodies, shaped as the APIs document them (docs/xendit.md)."""
 
 from __future__ import annotations
 

@@ -31,16 +31,17 @@ class Shop:
 
     async def customer_with_invoice(self, amount: int) -> tuple[str, str]:
         """A customer (PUT) and an invoice (POST), and Xendit's invoice for it; their ids."""
+        return await self.invoice_then_customer(amount, customer_first=True)
+
+    async def invoice_then_customer(
+        self, amount: int, *, customer_first: bool = False, customer_after: float = 0.0
+    ) -> tuple[str, str]:
+        """Our backends' two calls, in either order (``customer_after`` seconds apart)."""
         n = next(_ids)
         customer, invoice = f"cus_{self.prefix}_{n}", f"inv_{self.prefix}_{n}"
         email = f"{customer.replace('_', '-')}@example.co.id"
-        api = {"Authorization": f"Bearer {LOCAL_API_KEY}"}
-        response = await self.http.put(
-            self.stack.url("ingest") + f"/v1/customers/{customer}",
-            headers=api,
-            json={"email": email, "name": "Budi"},
-        )
-        assert response.status_code == 202, response.text
+        if customer_first:
+            await self._put_customer(customer, email)
         body = {
             "invoice_id": invoice,
             "customer_id": customer,
@@ -51,13 +52,30 @@ class Shop:
             "payer_email": email,
             "subscription_id": f"sub_{customer}",
         }
-        response = await self.http.post(self.stack.url("ingest") + "/v1/invoices", headers=api, json=body)
+        response = await self.http.post(
+            self.stack.url("ingest") + "/v1/invoices", headers=self._api, json=body
+        )
         assert response.status_code == 202, response.text
+        if not customer_first:
+            await asyncio.sleep(customer_after)
+            await self._put_customer(customer, email)
         found = await self.wait_for(lambda: self._xendit_invoice(invoice))
         self._xendit_ids[invoice] = str(found["id"])
         await self.wait_for(lambda: self.erpnext("Sales Invoice", custom_lovia_invoice_id=invoice))
         await self.wait_for(lambda: [i for i in self.cm_state()["invoices"] if i["external_id"] == invoice])
         return customer, invoice
+
+    @property
+    def _api(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {LOCAL_API_KEY}"}
+
+    async def _put_customer(self, customer: str, email: str) -> None:
+        response = await self.http.put(
+            self.stack.url("ingest") + f"/v1/customers/{customer}",
+            headers=self._api,
+            json={"email": email, "name": "Budi"},
+        )
+        assert response.status_code == 202, response.text
 
     def xendit_id(self, invoice: str) -> str:
         return self._xendit_ids[invoice]
@@ -105,6 +123,17 @@ class Shop:
     def erpnext_customer(self, customer: str) -> str | None:
         found = self.erpnext("Customer", custom_lovia_customer_id=customer)
         return str(found[0]["name"]) if found else None
+
+    def mautic_contact(self, customer: str, *, tag: str | None = None) -> dict[str, Any] | None:
+        """The Mautic contact of our customer (with ``tag``, when given)."""
+        state = httpx.get(self.stack.url("mautic-sandbox") + "/_sandbox/state", timeout=10).json()
+        for contact in state["contacts"].values():
+            fields = contact["fields"]["all"]
+            if fields.get("billing_customer_id") == customer:
+                tags = {t["tag"] for t in contact["tags"]}
+                if tag is None or tag in tags:
+                    return dict(contact)
+        return None
 
     def cm_state(self) -> dict[str, Any]:
         result: dict[str, Any] = httpx.get(

@@ -33,6 +33,10 @@ FAST_CONSUMER_ENV: dict[str, str] = {
     "CONSUMER_CLAIM_SECONDS": "5",
     "CONSUMER_BACKOFF_BASE": "0.2",
     "CONSUMER_BACKOFF_CAP": "2",
+    # A breaker opened by a burst of injected faults probes again within a second or two.
+    "CONSUMER_BREAKER_WINDOW_SECONDS": "10",
+    "CONSUMER_BREAKER_PROBE_SECONDS": "0.5",
+    "CONSUMER_BREAKER_PROBE_CAP_SECONDS": "2",
     "CONSUMER_GRACE_SECONDS": "3",
     "CONSUMER_METRICS_SECONDS": "3600",
     # Injected timeouts hang longer than this, so the client gives up first, as on a real network.

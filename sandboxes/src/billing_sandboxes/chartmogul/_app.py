@@ -235,7 +235,7 @@ def build_app(config: SandboxConfig) -> FaultMiddleware | LimitsMiddleware:
         exception_handlers={ApiError: _api_error, HTTPException: _http_error},
         openapi_config=None,
     )
-    faulted = FaultMiddleware(cast(ASGIApp, app), injector, b.error_body_for)
+    faulted = FaultMiddleware(cast(ASGIApp, app), injector, b.error_body_for, b.rate_limit_headers)
     # Limits outermost, so an injected latency holds a "connection" open the way a slow API does.
     limits = LimitsMiddleware(
         faulted, per_second=config.rate_limit_per_second, max_parallel=config.max_parallel

@@ -108,3 +108,8 @@ def paginated(key: str, items: list[Any], query: Mapping[str, str]) -> dict[str,
         "page": start // per_page + 1,
         "cursor": str(start + per_page) if has_more else None,
     }
+
+
+def rate_limit_headers(_seconds: int) -> dict[str, str]:
+    """None: ChartMogul documents no ``Retry-After`` or ``X-RateLimit-*`` header on its 429 (ref §1)."""
+    return {}

@@ -24,7 +24,7 @@ from litestar.exceptions import MethodNotAllowedException, NotFoundException
 from litestar.params import FromPath
 
 from billing_sandboxes._faults import ASGIApp, FaultInjector, FaultMiddleware
-from billing_sandboxes.erpnext._errors import FrappeError, encode_messages, fault_body
+from billing_sandboxes.erpnext._errors import FrappeError, encode_messages, fault_body, rate_limit_headers
 from billing_sandboxes.erpnext._query import parse_json_param
 from billing_sandboxes.erpnext._seed import SandboxConfig
 from billing_sandboxes.erpnext._store import Store, cint
@@ -238,4 +238,4 @@ def create_app(**overrides: Any) -> FaultMiddleware:
         debug=False,
     )
     app.state["erpnext_store"] = store
-    return FaultMiddleware(cast("ASGIApp", app), FaultInjector(), fault_body)
+    return FaultMiddleware(cast("ASGIApp", app), FaultInjector(), fault_body, rate_limit_headers)

@@ -134,3 +134,18 @@ def fault_body(status: int) -> tuple[dict[str, Any] | list[Any] | str, dict[str,
     if status == 404:
         return FrappeError("DoesNotExistError", messages=[]).envelope(), {}
     return FrappeError("ValidationError", f"injected fault {status}").envelope(), {}
+
+
+def rate_limit_headers(seconds: int) -> dict[str, str]:
+    """Frappe's limiter on a refused request (ref/erpnext.md §8, ``frappe/rate_limiter.py``):
+    ``Retry-After`` and ``X-RateLimit-Reset`` both in seconds, the budget in microseconds."""
+    return {
+        "Retry-After": str(seconds),
+        "X-RateLimit-Reset": str(seconds),
+        "X-RateLimit-Limit": str(RATE_LIMIT_MICROSECONDS),
+        "X-RateLimit-Remaining": "0",
+    }
+
+
+#: The budget an injected 429 reports: Frappe counts server time, in microseconds (600 s a window).
+RATE_LIMIT_MICROSECONDS = 600 * 1_000_000

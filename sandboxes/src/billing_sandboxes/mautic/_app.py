@@ -288,4 +288,4 @@ def create_app(**overrides: Any) -> ASGIApp:
     app.state.mautic = state
     app.state.faults = faults
     asgi: ASGIApp = app  # type: ignore[assignment]  # Litestar's precise ASGI types vs the plain alias
-    return FaultMiddleware(asgi, faults, err.injected_error_body(config.rate_limit))
+    return FaultMiddleware(asgi, faults, err.injected_error_body(config.rate_limit), err.rate_limit_headers)

@@ -5,6 +5,7 @@ Messages are Mautic 5's English translations (see the handbook's ``ref/mautic.md
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from litestar import Response
@@ -71,3 +72,9 @@ def injected_error_body(limit: int) -> Any:
         return controller_body(status, BAD_REQUEST), {}
 
     return build
+
+
+def rate_limit_headers(seconds: int) -> dict[str, str]:
+    """The reset header of Mautic's limiter (noxlogic/ratelimit-bundle): the Unix time the window ends,
+    ``time() + period`` (``RateLimitInfo::getResetTimestamp``), and no ``Retry-After``."""
+    return {"X-RateLimit-Reset": str(int(time.time()) + seconds)}

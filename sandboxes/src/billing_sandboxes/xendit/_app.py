@@ -22,6 +22,7 @@ from billing_sandboxes.xendit._config import XenditSandboxConfig
 from billing_sandboxes.xendit._core import XenditSandbox
 from billing_sandboxes.xendit._errors import XenditApiError, error_body
 from billing_sandboxes.xendit._http import json_response
+from billing_sandboxes.xendit._ratelimit import injected_headers
 
 _PRODUCTS = (_invoice_api, _fva, _payment_methods, _payment_requests, _ewallets, _recurring, _refunds)
 
@@ -49,4 +50,5 @@ def create_app(**overrides: Any) -> ASGIApp:
     )
     app.state.sandbox = sandbox
     asgi: ASGIApp = cast(ASGIApp, app)  # Litestar's ASGI signature is a narrower spelling of the same
-    return FaultMiddleware(asgi, sandbox.faults, error_body)
+    limited = injected_headers(lambda: sandbox.config.rate_limit)
+    return FaultMiddleware(asgi, sandbox.faults, error_body, limited)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 from billing_sandboxes.xendit._errors import RATE_LIMIT_MESSAGE, XenditApiError
 
@@ -48,3 +49,17 @@ class RateLimiter:
         if not allowed:
             raise XenditApiError(429, "RATE_LIMIT_EXCEEDED", RATE_LIMIT_MESSAGE, headers)
         return headers
+
+
+def injected_headers(limit: Callable[[], int]) -> Callable[[int], dict[str, str]]:
+    """The headers of an injected 429: Xendit's ``Rate-Limit-*``, the reset in seconds left, no
+    ``Retry-After`` (the fault middleware's ``rate_limit_headers``)."""
+
+    def headers(seconds: int) -> dict[str, str]:
+        return {
+            "Rate-Limit-Limit": str(limit()),
+            "Rate-Limit-Remaining": "0",
+            "Rate-Limit-Reset": f"{float(seconds):.2f}",
+        }
+
+    return headers

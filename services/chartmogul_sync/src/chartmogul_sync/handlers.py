@@ -16,7 +16,6 @@ from lovia_billing import (
     InvoiceExpired,
     InvoiceIssued,
     PaymentSucceeded,
-    PermanentError,
     RefundSucceeded,
     RetryableError,
     SubscriptionCancelled,
@@ -172,8 +171,14 @@ class ChartmogulHandlers:
         subscriptions = await self.client.list_subscriptions(customer.uuid) if customer else []
         ours = [s for s in subscriptions if mapping.belongs_to(s.external_id, event.subscription_id)]
         if not ours:
-            # Visible in the DLQ rather than silently dropped: redrive once the invoice is imported.
-            raise PermanentError(f"subscription {event.subscription_id} is not in ChartMogul")
+            # The cancellation comes through xendit_sync, behind every invoice it issued before it
+            # (topology.FORWARDS): none of them made a subscription (no service period), so
+            # ChartMogul counts no recurring revenue for it and there is nothing to end.
+            ctx.logger.warning(
+                "no ChartMogul subscription to cancel: its invoices carried no service period",
+                extra={"subscription_id": event.subscription_id, "customer_id": event.customer_id},
+            )
+            return
         for subscription in ours:
             dates = mapping.with_cancellation(subscription.cancellation_dates, event.cancelled_at)
             if dates is None:

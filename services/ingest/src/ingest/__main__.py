@@ -6,10 +6,12 @@ import uvicorn
 
 from ingest.app import create_app
 from lovia_billing import IngestSettings
+from lovia_billing.tracing import configure_tracing
 
 
 def main() -> None:
     settings = IngestSettings()
+    configure_tracing("billing-ingest")  # off unless OTEL_EXPORTER_OTLP_ENDPOINT is set
     uvicorn.run(
         create_app(settings),
         host=settings.host,

@@ -11,13 +11,15 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.types import ASGIApp, Message, Receive, Send
 from pydantic import ValidationError
 
 from ingest._request import JsonRequest
+from ingest.console.routes import console_routes
 from ingest.errors import error_response, on_http_exception, on_unexpected
+from ingest.graphql.http import graphql_routes
+from ingest.openapi import openapi_config
 from ingest.routes._accept import validation_failed
 from ingest.routes.api import V1Controller
 from ingest.routes.health import liveness, readiness
@@ -26,6 +28,7 @@ from ingest.services import Services
 from lovia_billing import IngestSettings, PublishError
 from lovia_billing.aws import AwsClients, open_aws_clients
 from lovia_billing.logs import get_logger
+from lovia_billing.tracing import tracing_enabled
 
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
@@ -93,12 +96,21 @@ def create_app(settings: IngestSettings, aws: AwsClients | None = None) -> Lites
             yield
 
     return Litestar(
-        route_handlers=[liveness, readiness, V1Controller, XenditWebhooks],
+        route_handlers=[
+            liveness,
+            readiness,
+            V1Controller,
+            XenditWebhooks,
+            *graphql_routes(settings),
+            *console_routes(settings.console_enabled),
+        ],
         dependencies={"services": Provide(provide_services, sync_to_thread=False)},
         lifespan=[lifespan],
         request_class=JsonRequest,
         request_max_body_size=settings.max_body_bytes,
         middleware=[request_id_middleware, content_type_middleware],
+        # A span per request (the publisher adds the correlation id), only when tracing is on.
+        plugins=[OpenTelemetryPlugin(OpenTelemetryConfig())] if tracing_enabled() else [],
         exception_handlers={
             HTTPException: on_http_exception,
             ValidationError: lambda _request, exc: validation_failed(exc),
@@ -106,20 +118,7 @@ def create_app(settings: IngestSettings, aws: AwsClients | None = None) -> Lites
             PublishError: lambda _request, _exc: error_response(503, "could not queue the callback; retry"),
             Exception: on_unexpected,
         },
-        openapi_config=OpenAPIConfig(
-            title="Lovia Billing ingest",
-            version="1.0.0",
-            description="Xendit webhooks and Lovia's internal /v1 API, validated and queued on SQS FIFO.",
-            path="/schema",
-            components=Components(
-                security_schemes={
-                    "BearerAuth": SecurityScheme(type="http", scheme="bearer", description="API key"),
-                    "XenditCallbackToken": SecurityScheme(
-                        type="apiKey", name="x-callback-token", security_scheme_in="header"
-                    ),
-                }
-            ),
-        ),
+        openapi_config=openapi_config(settings),
         debug=False,
     )
 

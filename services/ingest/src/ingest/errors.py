@@ -8,7 +8,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lovia_billing.logs import get_logger
 
@@ -28,6 +28,20 @@ class ErrorBody(BaseModel):
 class ErrorResponse(BaseModel):
     """The body of every 4xx/5xx the ingest sends."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "error": {
+                        "status": 422,
+                        "code": "validation_error",
+                        "message": "the request does not match the schema",
+                        "details": [{"field": "body.amount", "message": "amount must be a plain decimal"}],
+                    }
+                }
+            ]
+        }
+    )
     error: ErrorBody
 
 

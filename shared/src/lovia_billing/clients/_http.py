@@ -2,15 +2,15 @@
 
 * transport timeout → ``DownstreamTimeout`` (outcome of a write unknown: look up before re-creating)
 * connection refused/reset, other transport errors → ``DownstreamUnavailable``
-* 429 → ``RateLimited`` with ``Retry-After`` (seconds or HTTP date) or another reset header
+* 429 → ``RateLimited`` with the wait the system's own header asks for (``_wait``: ``Retry-After``,
+  seconds left, or a Unix timestamp, as each client declares)
 * 5xx (and 408) → ``DownstreamUnavailable``
 * other 4xx → ``PermanentError`` with the downstream's message
 """
 
 from __future__ import annotations
 
-import email.utils
-import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Self
 
@@ -22,23 +22,9 @@ from lovia_billing._errors import (
     PermanentError,
     RateLimited,
 )
+from lovia_billing.clients._wait import RETRY_AFTER, WaitHeader, wait_seconds
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
-
-
-def retry_after_seconds(response: httpx.Response, *fallback_headers: str) -> float | None:
-    """Seconds to wait from ``Retry-After`` (delta or HTTP date), else from a fallback header."""
-    for name in ("Retry-After", *fallback_headers):
-        value = response.headers.get(name)
-        if not value:
-            continue
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            parsed = email.utils.parsedate_to_datetime(value) if name == "Retry-After" else None
-            if parsed is not None:
-                return max(0.0, parsed.timestamp() - time.time())
-    return None
 
 
 def raise_for_status(
@@ -46,11 +32,12 @@ def raise_for_status(
     message: str,
     *,
     system: str,
-    retry_headers: tuple[str, ...] = (),
+    wait_headers: Sequence[WaitHeader] = (RETRY_AFTER,),
     permanent: bool | None = None,
 ) -> None:
     """Raise the runtime's error class for a non-2xx ``response``; ``message`` is the downstream's text.
 
+    ``wait_headers``: the headers this system uses to say how long to wait, in order of preference.
     ``permanent`` overrides the status rule when the downstream's body says more than its status.
     """
     status = response.status_code
@@ -60,9 +47,9 @@ def raise_for_status(
     if permanent is True:
         raise PermanentError(text)
     if status == 429:
-        raise RateLimited(text, retry_after=retry_after_seconds(response, *retry_headers))
+        raise RateLimited(text, retry_after=wait_seconds(response.headers, wait_headers))
     if status >= 500 or status == 408 or permanent is False:
-        raise DownstreamUnavailable(text, retry_after=retry_after_seconds(response, *retry_headers))
+        raise DownstreamUnavailable(text, retry_after=wait_seconds(response.headers, wait_headers))
     raise PermanentError(text)
 
 

@@ -12,9 +12,11 @@ from lovia_billing.consumer._health import heartbeat_age, is_fresh
 from lovia_billing.consumer._integration import Handler, HandlerContext, IntegrationApp
 from lovia_billing.consumer._message import Delivery
 from lovia_billing.consumer._metrics import ConsumerMetrics
+from lovia_billing.consumer._queue import FIRST_RECEIVED_ATTRIBUTE
 from lovia_billing.consumer._run import open_consumer, run_consumer, serve
 
 __all__ = [
+    "FIRST_RECEIVED_ATTRIBUTE",
     "Consumer",
     "ConsumerMetrics",
     "Delivery",

@@ -1,4 +1,4 @@
-"""How long a failed message stays invisible before its next attempt (pure)."""
+"""How long a failed message stays invisible before its next attempt, and how long retries last (pure)."""
 
 from __future__ import annotations
 
@@ -28,3 +28,17 @@ def retry_delay(
     if retry_after is not None:
         delay = max(delay, retry_after)
     return min(MAX_VISIBILITY_SECONDS, math.ceil(delay))
+
+
+def shortest_retry_seconds(receives: int, *, base: float, cap: float) -> float:
+    """The least time between a message's first failed attempt and its ``receives``-th attempt.
+
+    Each delay is at least half its exponential (the jitter's floor), rounded up to whole seconds.
+    With ``maxReceiveCount = receives`` a message whose every attempt fails is dead-lettered on its
+    ``receives``-th, so this is the shortest time an event spends failing before it reaches the DLQ.
+    """
+    total = 0.0
+    for attempt in range(1, receives):
+        exponential = min(cap, base * 2.0 ** (attempt - 1))
+        total += min(MAX_VISIBILITY_SECONDS, math.ceil(exponential / 2))
+    return total

@@ -1,14 +1,16 @@
-"""The consumer: long-polls one FIFO queue and runs an integration's handlers on what it receives.
+"""The consumer: long-polls one FIFO queue and schedules what it receives onto the pipeline.
 
 Scheduling. Received messages are held per message group, sorted by ``SequenceNumber``. At most
 ``consumer_concurrency`` groups run at once, each in its own task that takes its messages one after
 another, so a group never has two messages in flight and its order is kept. When a message does not
-succeed (retry, permanent failure, claim held elsewhere), the messages behind it in that group are
-released (visibility 0) instead of processed: SQS will not hand them out again while the failed head
-is invisible, so the group resumes in order after the head's redelivery.
+succeed (retry, permanent failure, claim held elsewhere, held back for an outage), the messages
+behind it in that group are released (visibility 0) instead of processed: SQS will not hand them out
+again while the failed head is invisible, so the group resumes in order after the head's redelivery.
 
-Per message: parse → idempotency claim → ledger ``processing`` → handler → idempotency ``done`` →
-ledger ``done`` → batched delete. See ``docs/consumer-runtime.md`` for the error classes.
+Each message goes through ``Pipeline.run`` (parse → claim → handler → done), which returns an
+``Outcome``; the ``OutageGuard`` reads every outcome into the circuit breaker, and the ``Disposer``
+carries out what the outcome means (delete, back off, dead-letter). While the breaker is open the
+pollers do not receive and no group is started. See ``docs/consumer-runtime.md``.
 """
 
 from __future__ import annotations
@@ -21,43 +23,60 @@ import socket
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from lovia_billing._errors import PermanentError, RetryableError
-from lovia_billing._events import DomainEvent, parse_event
 from lovia_billing._settings import ConsumerSettings
-from lovia_billing.consumer._backoff import retry_delay
-from lovia_billing.consumer._context import ClaimsPort, DeliveryContext, LedgerPort, PublisherPort
+from lovia_billing.breakers import BreakerBoard
+from lovia_billing.consumer._breaker import Breaker, BreakerPolicy
+from lovia_billing.consumer._context import ClaimsPort, LedgerPort, PublisherPort
+from lovia_billing.consumer._dispose import Backoff, Disposer
 from lovia_billing.consumer._integration import IntegrationApp
-from lovia_billing.consumer._lease import Lease
+from lovia_billing.consumer._lease import Held, Lease
 from lovia_billing.consumer._message import Delivery
 from lovia_billing.consumer._metrics import ConsumerMetrics
+from lovia_billing.consumer._outage import OutageGuard
+from lovia_billing.consumer._pipeline import Pipeline, describe
 from lovia_billing.consumer._queue import DeleteBatcher, QueueClient
-from lovia_billing.idempotency import Claim
-from lovia_billing.ledger import IntegrationStatus
 from lovia_billing.logs import get_logger
 from lovia_billing.topology import MAX_RECEIVE_COUNT
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from types_aiobotocore_sqs import SQSClient
 
-
-@dataclass
-class _Held:
-    delivery: Delivery
-    lease: Lease
+#: While the buffer is full or the breaker open, the pollers still touch the heartbeat this often.
+_IDLE_TICK_SECONDS = 5.0
 
 
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+def breaker_policy(settings: ConsumerSettings) -> BreakerPolicy:
+    """The breaker's thresholds from the settings, scaled by ``consumer_time_scale``."""
+    return BreakerPolicy(
+        groups=settings.consumer_breaker_groups,
+        window=settings.scaled(settings.consumer_breaker_window_seconds),
+        probe_first=settings.scaled(settings.consumer_breaker_probe_seconds),
+        probe_cap=settings.scaled(settings.consumer_breaker_probe_cap_seconds),
+    )
 
 
 class Consumer:
-    """Runs one integration against its queue until ``stop()``; ``run_consumer`` wraps it for processes."""
+    """Runs one integration against its queue until ``stop()``; ``run_consumer`` wraps it for processes.
+
+    Args:
+        app: the integration's handlers and resources.
+        settings: timings, concurrency, retry budget and breaker thresholds.
+        sqs, queue_url: the source queue.
+        dlq_url: where the runtime moves dead messages itself; None leaves that to SQS's redrive policy.
+        idempotency: the claim store (layer 2 of exactly-once).
+        ledger: where statuses are written; None writes none (benchmarks).
+        publisher: how handlers publish follow-up events; None if the integration publishes nothing.
+        breakers: where the breaker's state is published for ``billing queues``; None publishes nothing.
+        max_receive_count: the queue's ``maxReceiveCount`` (``open_consumer`` reads the real one).
+        clock: wall-clock seconds for the breaker (tests may pass their own).
+    """
 
     def __init__(
         self,
@@ -70,9 +89,11 @@ class Consumer:
         idempotency: ClaimsPort,
         ledger: LedgerPort | None = None,
         publisher: PublisherPort | None = None,
+        breakers: BreakerBoard | None = None,
         logger: Logger | None = None,
         max_receive_count: int = MAX_RECEIVE_COUNT,
         worker_id: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
         self.settings = settings
@@ -82,18 +103,57 @@ class Consumer:
         self.metrics = ConsumerMetrics(app.integration.value)
         self._queue = QueueClient(sqs, queue_url, self.log)
         self._deleter = DeleteBatcher(self._queue, sqs, self.log)
-        self._dlq_url = dlq_url
-        self._idempotency = idempotency
-        self._ledger = ledger
-        self._publisher = publisher
-        self._max_receive_count = max_receive_count
         self._health_file = Path(settings.health_file) if settings.health_file else None
         self._stopping = asyncio.Event()
         self._room = asyncio.Event()
-        self._waiting: OrderedDict[str, list[_Held]] = OrderedDict()  # groups waiting for a slot
-        self._running: dict[str, list[_Held]] = {}  # groups being processed; head is in progress
+        self._resumed = asyncio.Event()  # set while the breaker is closed
+        self._resumed.set()
+        self._waiting: OrderedDict[str, list[Held]] = OrderedDict()  # groups waiting for a slot
+        self._running: dict[str, list[Held]] = {}  # groups being processed; head is in progress
         self._group_tasks: set[asyncio.Task[None]] = set()
         self._held = 0
+        self.pipeline = Pipeline(
+            app,
+            idempotency=idempotency,
+            ledger=ledger,
+            publisher=publisher,
+            logger=self.log,
+            metrics=self.metrics,
+            worker_id=self.worker_id,
+            claim_seconds=settings.consumer_claim_seconds,
+            stopping=lambda: self.stopping,
+        )
+        self.disposer = Disposer(
+            self.pipeline,
+            self._queue,
+            self._deleter,
+            dlq_url=dlq_url,
+            max_receive_count=max_receive_count,
+            backoff=Backoff(
+                settings.scaled(settings.consumer_backoff_base),
+                settings.scaled(settings.consumer_backoff_cap),
+            ),
+            claim_seconds=settings.consumer_claim_seconds,
+            metrics=self.metrics,
+            logger=self.log,
+            stopping=lambda: self.stopping,
+        )
+        self.outage = OutageGuard(
+            Breaker(breaker_policy(settings), clock),
+            pipeline=self.pipeline,
+            disposer=self.disposer,
+            queue=self._queue,
+            board=breakers,
+            worker_id=self.worker_id,
+            metrics=self.metrics,
+            logger=self.log,
+            new_held=self._hold,
+            stopping=lambda: self.stopping,
+            on_open=self._on_breaker_open,
+            on_close=self._on_breaker_close,
+            wait_seconds=settings.consumer_wait_seconds,
+            visibility=settings.consumer_visibility_timeout,
+        )
 
     # ---- lifecycle -------------------------------------------------------------------------------
 
@@ -118,6 +178,7 @@ class Consumer:
         )
         deleter = asyncio.create_task(self._deleter.run())
         flusher = asyncio.create_task(self._flush_metrics_periodically())
+        prober = asyncio.create_task(self.outage.run())
         pollers = [asyncio.create_task(self._poll()) for _ in range(settings.consumer_pollers)]
         try:
             await self._stopping.wait()
@@ -126,9 +187,10 @@ class Consumer:
             deadline = asyncio.get_running_loop().time() + settings.consumer_grace_seconds
             # A receive cut short can at worst leave a batch invisible for one visibility timeout:
             # delayed, never lost. Waiting out a 20 s long poll would eat the grace period instead.
-            for poller in pollers:
-                poller.cancel()
-            await asyncio.gather(*pollers, return_exceptions=True)
+            for task in (*pollers, prober):
+                task.cancel()
+            await asyncio.gather(*pollers, prober, return_exceptions=True)
+            await self.outage.close()
             await self._release_waiting()
             await self._finish_running(deadline)
             self._deleter.close()
@@ -152,17 +214,30 @@ class Consumer:
         if late:
             self.log.warning("grace period over: releasing unfinished messages", extra={"groups": len(late)})
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.outage.close()  # a group that finished last may have left a probe in hand
 
     async def _release_waiting(self) -> None:
         held = [item for items in self._waiting.values() for item in items]
         self._waiting.clear()
         self._held -= len(held)
-        await self._release(held)
+        self._room.set()
+        await self.disposer.release(held)
 
     async def _flush_metrics_periodically(self) -> None:
         while True:
             await asyncio.sleep(self.settings.consumer_metrics_seconds)
             self.metrics.flush()
+
+    # ---- the breaker's effects on scheduling -----------------------------------------------------
+
+    async def _on_breaker_open(self) -> None:
+        """Stop receiving, and give back every message not yet started (no receive is spent on them)."""
+        self._resumed.clear()
+        await self._release_waiting()
+
+    def _on_breaker_close(self) -> None:
+        self._resumed.set()
+        self._dispatch()
 
     # ---- receiving -------------------------------------------------------------------------------
 
@@ -176,11 +251,15 @@ class Consumer:
         limit = settings.buffer_limit
         while not self.stopping:
             self._touch_health()
+            if not self._resumed.is_set():  # the breaker is open: the probe loop alone receives
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._resumed.wait(), timeout=_IDLE_TICK_SECONDS)
+                continue
             room = limit - self._held
             if room <= 0:
                 self._room.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._room.wait(), timeout=5)
+                    await asyncio.wait_for(self._room.wait(), timeout=_IDLE_TICK_SECONDS)
                 continue
             try:
                 deliveries = await self._queue.receive(
@@ -191,32 +270,45 @@ class Consumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.log.warning("receive failed", extra={"error": _describe(exc)})
+                self.log.warning("receive failed", extra={"error": describe(exc)})
                 await asyncio.sleep(1)
                 continue
-            self._accept(deliveries)
+            await self._accept(deliveries)
 
-    def _accept(self, deliveries: list[Delivery]) -> None:
+    def _hold(self, delivery: Delivery) -> Held:
+        """Start holding a received delivery: its lease keeps it invisible while we have it."""
+        lease = Lease(
+            self._queue,
+            delivery,
+            visibility=self.settings.consumer_visibility_timeout,
+            interval=self.settings.consumer_visibility_timeout * self.settings.consumer_heartbeat_fraction,
+        )
+        lease.start()
+        return Held(delivery, lease)
+
+    async def _accept(self, deliveries: list[Delivery]) -> None:
+        if not self.outage.closed:
+            # A receive that was under way when the breaker opened: give the batch straight back.
+            await self._queue.release(deliveries)
+            return
         for delivery in deliveries:
-            lease = Lease(
-                self._queue,
-                delivery,
-                visibility=self.settings.consumer_visibility_timeout,
-                interval=self.settings.consumer_visibility_timeout
-                * self.settings.consumer_heartbeat_fraction,
-            )
-            lease.start()
+            held = self._hold(delivery)
             group = delivery.group_id
             items = self._running[group] if group in self._running else self._waiting.setdefault(group, [])
             # In sequence order, but never ahead of a running head.
             start = 1 if group in self._running else 0
             keys = [item.delivery.sequence_number for item in items[start:]]
-            items.insert(start + bisect.bisect_right(keys, delivery.sequence_number), _Held(delivery, lease))
+            items.insert(start + bisect.bisect_right(keys, delivery.sequence_number), held)
             self._held += 1
         self._dispatch()
 
     def _dispatch(self) -> None:
-        while self._waiting and len(self._running) < self.settings.consumer_concurrency and not self.stopping:
+        while (
+            self._waiting
+            and len(self._running) < self.settings.consumer_concurrency
+            and not self.stopping
+            and self.outage.closed
+        ):
             group, items = self._waiting.popitem(last=False)
             self._running[group] = items
             task = asyncio.create_task(self._run_group(group))
@@ -228,7 +320,7 @@ class Consumer:
     async def _run_group(self, group: str) -> None:
         items = self._running[group]
         try:
-            while items and not self.stopping:
+            while items and not self.stopping and self.outage.closed:
                 proceed = await self._process(items[0])
                 items.pop(0)
                 self._held -= 1
@@ -241,234 +333,12 @@ class Consumer:
             del self._running[group]
             self._held -= len(rest)
             self._room.set()
-            await self._release(rest)
+            await self.disposer.release(rest)
             self._dispatch()
 
-    async def _release(self, held: list[_Held]) -> None:
-        if not held:
-            return
-        await asyncio.gather(*(item.lease.stop() for item in held))
-        await self._queue.release([item.delivery for item in held])
-
-    # ---- one message -----------------------------------------------------------------------------
-
-    async def _process(self, held: _Held) -> bool:
-        """Handle one delivery; True when it is finished with (deleted) and the group may go on."""
-        delivery = held.delivery
-        self.metrics.message_age(time.time() - delivery.sent_at)
-        keys: dict[str, Any] = {
-            "integration": self.integration.value,
-            "message_id": delivery.message_id,
-            "customer_id": delivery.group_id,
-            "attempt": delivery.receive_count,
-            "correlation_id": delivery.correlation_id,
-        }
-        try:
-            event = parse_event(delivery.body)
-        except Exception as exc:
-            await self._permanent(held, None, keys, f"unparseable message body: {_describe(exc)}")
-            return False
-        keys.update(event_id=event.event_id, event_type=event.event_type.value, customer_id=event.customer_id)
-        keys["correlation_id"] = delivery.correlation_id or event.event_id
-        handler = self.app.handlers.get(event.event_type)
-        if handler is None:
-            await self._permanent(
-                held, event, keys, f"no handler for {event.event_type.value} in {self.integration}"
-            )
-            return False
-        try:
-            claim = await self._idempotency.claim(
-                self.integration, event.event_id, owner=self.worker_id, attempt=delivery.receive_count
-            )
-        except Exception as exc:
-            await self._retry(
-                held, event, keys, RetryableError(f"idempotency store: {_describe(exc)}"), claimed=False
-            )
-            return False
-        if claim is Claim.HELD:
-            claim = await self._wait_for_claim_holder(event, keys)
-            if claim is Claim.HELD:  # shutting down, or a live worker kept renewing its claim
-                await self._set_visibility(held, 0 if self.stopping else self.settings.consumer_claim_seconds)
-                return False
-        if claim is Claim.DONE:
-            self.metrics.count("duplicate")
-            self.log.info("already done: acknowledged with no effect", extra=keys)
-            # A worker that crashed between the store's "done" and the ledger's left the ledger at
-            # processing (or a redrive/replay set it to queued): the store is the truth, say so.
-            await self._mark(event, IntegrationStatus.DONE, keys)
-            await self._acknowledge(held)
-            return True
-        return await self._run_handler(held, event, keys, handler)
-
-    async def _run_handler(self, held: _Held, event: DomainEvent, keys: dict[str, Any], handler: Any) -> bool:
-        delivery = held.delivery
-        held.lease.on_beat = lambda: self._idempotency.renew(
-            self.integration, event.event_id, owner=self.worker_id
-        )
-        marking = asyncio.create_task(
-            self._mark(event, IntegrationStatus.PROCESSING, keys, attempt=delivery.receive_count)
-        )
-        context = DeliveryContext(
-            integration=self.integration,
-            attempt=delivery.receive_count,
-            correlation_id=keys["correlation_id"],
-            logger=self.log,
-            publisher=self._publisher,
-        )
-        started = time.monotonic()
-        try:
-            await handler(event, context)
-        except asyncio.CancelledError:
-            # Shutdown ran out of grace: the message is released by the group; so is our claim.
-            await marking
-            with contextlib.suppress(Exception):
-                await self._idempotency.release(self.integration, event.event_id, owner=self.worker_id)
-            raise
-        except PermanentError as exc:
-            await marking
-            await self._permanent(held, event, keys, _describe(exc), claimed=True)
-            return False
-        except RetryableError as exc:
-            await marking
-            await self._retry(held, event, keys, exc, claimed=True)
-            return False
-        except Exception as exc:
-            await marking
-            self.log.exception("handler raised an unexpected error", extra=keys)
-            await self._retry(held, event, keys, exc, claimed=True)
-            return False
-        finally:
-            self.metrics.handler_latency(time.monotonic() - started)
-        await marking
-        try:
-            await self._idempotency.mark_done(self.integration, event.event_id, owner=self.worker_id)
-        except Exception as exc:
-            self.log.warning(
-                "could not record done in the idempotency store", extra={**keys, "error": _describe(exc)}
-            )
-        await self._mark(event, IntegrationStatus.DONE, keys)
-        self.metrics.count("processed")
-        self.log.info("processed", extra={**keys, "seconds": round(time.monotonic() - started, 4)})
-        await self._acknowledge(held)
-        return True
-
-    # ---- outcomes --------------------------------------------------------------------------------
-
-    async def _acknowledge(self, held: _Held) -> None:
-        await held.lease.stop()
-        self._deleter.add(held.delivery)
-
-    async def _set_visibility(self, held: _Held, seconds: int) -> None:
-        await held.lease.stop()
-        await self._queue.change_visibility(held.delivery, seconds)
-
-    async def _wait_for_claim_holder(self, event: DomainEvent, keys: dict[str, Any]) -> Claim:
-        """Another worker holds the claim, almost always one that crashed: take over when it ends.
-
-        The message stays with us meanwhile (its lease keeps extending the visibility), so waiting
-        costs neither it nor the messages behind it in its group another receive. Leaving it
-        instead would, and after a few crashes a message could reach ``maxReceiveCount`` and be
-        dead-lettered on receive, letting the customer's next event overtake it.
-        """
-        self.log.info("claimed by another worker: waiting for its claim to end", extra=keys)
-        deadline = time.monotonic() + self.settings.consumer_claim_seconds + 1
-        claim = Claim.HELD
-        while claim is Claim.HELD and not self.stopping and time.monotonic() < deadline:
-            record = await self._idempotency.get(self.integration, event.event_id)
-            remaining = 0.0 if record is None else record.expires_at - time.time()
-            await asyncio.sleep(min(max(remaining, 0.0) + 0.05, 1.0))
-            claim = await self._idempotency.claim(
-                self.integration, event.event_id, owner=self.worker_id, attempt=keys["attempt"]
-            )
-        return claim
-
-    async def _retry(
-        self, held: _Held, event: DomainEvent, keys: dict[str, Any], exc: BaseException, *, claimed: bool
-    ) -> None:
-        delivery = held.delivery
-        error = _describe(exc)
-        if claimed:
-            await self._release_claim(event, keys)
-        self.metrics.count("failed")
-        if delivery.receive_count >= self._max_receive_count:
-            await self._mark(event, IntegrationStatus.DEAD, keys, attempt=delivery.receive_count, error=error)
-            self.log.error("retries exhausted: to the dead-letter queue", extra={**keys, "error": error})
-            await self._dead_letter(held, error)
-            return
-        retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
-        delay = retry_delay(
-            delivery.receive_count,
-            base=self.settings.consumer_backoff_base,
-            cap=self.settings.consumer_backoff_cap,
-            retry_after=retry_after,
-        )
-        await self._mark(event, IntegrationStatus.RETRYING, keys, attempt=delivery.receive_count, error=error)
-        self.metrics.count("retried")
-        self.log.warning("will retry", extra={**keys, "error": error, "retry_in": delay})
-        await self._set_visibility(held, delay)
-
-    async def _permanent(
-        self,
-        held: _Held,
-        event: DomainEvent | None,
-        keys: dict[str, Any],
-        reason: str,
-        *,
-        claimed: bool = False,
-    ) -> None:
-        """Never retried: straight to the DLQ with the reason, in the ledger and on the message."""
-        if claimed and event is not None:
-            await self._release_claim(event, keys)
-        self.metrics.count("failed")
-        if event is not None:
-            await self._mark(
-                event, IntegrationStatus.DEAD, keys, attempt=held.delivery.receive_count, error=reason
-            )
-        self.log.error("permanent failure: to the dead-letter queue", extra={**keys, "error": reason})
-        await self._dead_letter(held, reason)
-
-    async def _dead_letter(self, held: _Held, reason: str) -> None:
-        """Move the message to the DLQ now (send, then delete).
-
-        Waiting for SQS to move it after ``maxReceiveCount`` receives would also burn the receive
-        counts of the messages behind it in its group, which come back in the same batches and are
-        released each time, and would dead-letter them too. If the DLQ cannot be written, the
-        message is made visible again and SQS's redrive policy remains the safety net.
-        """
-        self.metrics.count("dead")
-        if self._dlq_url is not None and await self._queue.send_to_dead_letter(
-            self._dlq_url, held.delivery, reason
-        ):
-            await self._acknowledge(held)
-        else:
-            await self._set_visibility(held, 0)
-
-    async def _release_claim(self, event: DomainEvent, keys: dict[str, Any]) -> None:
-        try:
-            await self._idempotency.release(self.integration, event.event_id, owner=self.worker_id)
-        except Exception as exc:
-            self.log.warning("could not release the claim", extra={**keys, "error": _describe(exc)})
-
-    async def _mark(
-        self,
-        event: DomainEvent,
-        status: IntegrationStatus,
-        keys: dict[str, Any],
-        *,
-        attempt: int | None = None,
-        error: str | None = None,
-    ) -> None:
-        """Write the ledger; a ledger outage is logged, never a reason to fail the message."""
-        if self._ledger is None:
-            return
-        if self._idempotency.records_ledger and status in (
-            IntegrationStatus.PROCESSING,
-            IntegrationStatus.DONE,
-        ):
-            return  # the claim wrote processing, mark_done writes done: one write per state change
-        try:
-            await self._ledger.mark(event.event_id, self.integration, status, attempt=attempt, error=error)
-        except Exception as exc:
-            self.log.warning(
-                "ledger write failed", extra={**keys, "status": status.value, "error": _describe(exc)}
-            )
+    async def _process(self, held: Held) -> bool:
+        """One message: pipeline, breaker, disposition; True when its group may go on."""
+        outcome = await self.pipeline.run(held.delivery, held.lease)
+        if await self.outage.observe(held, outcome):
+            return False  # held back for the outage (or kept as the probe)
+        return await self.disposer.settle(held, outcome)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from lovia_billing.consumer._message import Delivery
 from lovia_billing.consumer._queue import QueueClient
@@ -52,3 +54,12 @@ class Lease:
                     await self.on_beat()
             except Exception:  # noqa: S112 - a network blip: try again on the next beat
                 continue
+
+
+@dataclass
+class Held:
+    """A delivery we hold, with the lease that keeps it ours (``received_at``: monotonic seconds)."""
+
+    delivery: Delivery
+    lease: Lease
+    received_at: float = field(default_factory=time.monotonic)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
 
 SQS_BATCH_LIMIT = 10
+#: Message attribute of a dead-lettered message: when a consumer first received it (ISO 8601, UTC).
+FIRST_RECEIVED_ATTRIBUTE = "first_received_at"
 #: Receipt-handle errors that retrying cannot fix (the message was redelivered or is gone).
 _STALE_HANDLE_CODES = frozenset(
     {
@@ -24,6 +27,10 @@ _STALE_HANDLE_CODES = frozenset(
         "AWS.SimpleQueueService.MessageNotInflight",
     }
 )
+
+
+def _iso(epoch_seconds: float) -> str | None:
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="seconds") if epoch_seconds else None
 
 
 def _chunks(items: Sequence[Delivery], size: int = SQS_BATCH_LIMIT) -> list[Sequence[Delivery]]:
@@ -81,6 +88,11 @@ class QueueClient:
             "DataType": "Number",
             "StringValue": str(delivery.receive_count),
         }
+        # When a consumer first received the event: kept across redrives (which carry it back), so
+        # `billing dlq show` can tell how long it has been failing, not when someone last peeked.
+        first_received = delivery.attributes.get(FIRST_RECEIVED_ATTRIBUTE) or _iso(delivery.first_received_at)
+        if first_received:
+            attributes[FIRST_RECEIVED_ATTRIBUTE] = {"DataType": "String", "StringValue": first_received}
         try:
             await self._sqs.send_message(
                 QueueUrl=dlq_url,

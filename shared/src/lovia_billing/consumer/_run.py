@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TypeVar
 
+from lovia_billing import tracing
 from lovia_billing._settings import ConsumerSettings
 from lovia_billing.aws import open_aws_clients
+from lovia_billing.breakers import BreakerBoard
 from lovia_billing.claims import LedgerClaims
 from lovia_billing.consumer._consumer import Consumer
 from lovia_billing.consumer._integration import IntegrationApp
@@ -63,6 +65,7 @@ async def open_consumer(app: IntegrationApp, settings: ConsumerSettings) -> Asyn
             ),
             ledger=ledger,
             publisher=Publisher(clients.sqs, topology, ledger),
+            breakers=BreakerBoard(clients.dynamodb, topology.idempotency_table, topology.stage),
             max_receive_count=max_receive_count,
         )
 
@@ -83,5 +86,6 @@ async def serve(app: IntegrationApp, settings: ConsumerSettings) -> None:
 def run_consumer(build: Callable[[S], IntegrationApp], settings: S) -> int:
     """The whole life of a consumer process; returns the exit code (0 after a clean stop)."""
     app = build(settings)
+    tracing.configure_tracing(f"billing-{app.integration.value}-sync")  # off without an OTLP endpoint
     asyncio.run(serve(app, settings))
     return 0

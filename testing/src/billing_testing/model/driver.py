@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from billing_cli.local_stack import LOCAL_API_KEY, LOCAL_CALLBACK_TOKEN
+from billing_cli.local_stack import LOCAL_API_KEY, LOCAL_CALLBACK_TOKEN, LOCAL_XENDIT_KEY
 from billing_testing.e2e import Queues
 from billing_testing.stack import SANDBOXES, Stack, billing_cli
 from lovia_billing import Integration
@@ -61,6 +61,24 @@ class Driver:
     def xendit(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.request(method, self.stack.url("xendit-sandbox") + path, **kwargs)
 
+    def xendit_api(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Xendit's own API (Basic auth with the secret key), as Lovia's backends call it: retried
+        a few times on 5xx and 429 (the model injects those faults too)."""
+        for _ in range(8):
+            response = self.xendit(method, path, json=body, auth=(LOCAL_XENDIT_KEY, ""))
+            if response.status_code < 500 and response.status_code != 429:
+                break
+            time.sleep(0.3)
+        assert response.is_success, f"{method} {path}: {response.status_code} {response.text}"
+        result: dict[str, Any] = response.json()
+        return result
+
+    def sent_callbacks(self, route: str) -> list[dict[str, Any]]:
+        """Every callback the Xendit sandbox sent to ``/<route>``."""
+        response = self.xendit("GET", "/_sandbox/callbacks")
+        response.raise_for_status()
+        return [c for c in response.json() if str(c.get("url", "")).endswith("/" + route)]
+
     def xendit_invoice(self, external_id: str, within: float = 30.0) -> dict[str, Any] | None:
         """Xendit's invoice for our id, once xendit_sync has created it (None if it never does)."""
         deadline = time.monotonic() + within
@@ -98,6 +116,19 @@ class Driver:
             self.http.delete(self.stack.url(name) + "/_sandbox/faults").raise_for_status()
 
     # --- operators ------------------------------------------------------------------------------------
+
+    def dead_reasons(self) -> dict[str, str]:
+        """Each dead event id with its integration and last error (for a failure message)."""
+        reasons: dict[str, str] = {}
+        counts = self.queues.counts()
+        for integration in Integration:
+            if counts[f"{integration.value}-dlq"]:
+                done = billing_cli(self.stack, "dlq", "show", integration.value, "--json")
+                for message in json.loads(done.stdout or "[]"):
+                    reasons[str(message["event_id"])] = (
+                        f"{integration.value} {message.get('event_type')}: {message.get('last_error')}"
+                    )
+        return reasons
 
     def dead_events(self) -> dict[str, set[str]]:
         """Event ids in each DLQ, as ``billing dlq show`` lists them (only non-empty DLQs are shown)."""

@@ -29,11 +29,13 @@ class World:
     customers: dict[str, str] = field(default_factory=dict)  # customer id -> e-mail
     upserted: set[str] = field(default_factory=set)
     invoices: dict[str, tuple[str, int]] = field(default_factory=dict)  # accepted: id -> (customer, amount)
+    bodies: dict[str, dict[str, Any]] = field(default_factory=dict)  # accepted invoice id -> its body
     refused_invoices: set[str] = field(default_factory=set)
     forged_events: set[str] = field(default_factory=set)
     cancelled: dict[str, list[datetime]] = field(default_factory=dict)  # customer -> cancellation times
     accepted_events: set[str] = field(default_factory=set)
     steps: Counter[str] = field(default_factory=Counter)
+    log: list[str] = field(default_factory=list)  # the program, one action a line
 
     def customer_of(self, invoice_id: str) -> str:
         return self.invoices[invoice_id][0]
@@ -54,6 +56,12 @@ class Refund:
     invoice_id: str
     amount: Decimal
     at: datetime
+
+
+def _our_invoice(metadata: Any, reference_id: Any) -> str:
+    """The Lovia invoice a product's object names (metadata, else reference id), as xendit_sync reads it."""
+    named = (metadata or {}).get("lovia_invoice_id") if isinstance(metadata, dict) else None
+    return str(named or reference_id or "")
 
 
 def _time(value: Any) -> datetime:
@@ -90,10 +98,32 @@ class Truth:
                 paid = Decimal(str(invoice.get("paid_amount", invoice["amount"])))
                 truth.payments[payment_id] = Payment(payment_id, external, paid, _time(invoice["paid_at"]))
         by_xendit_id = {str(i["id"]): str(i["external_id"]) for i in state.get("invoices", [])}
+        requests = {str(r["id"]): r for r in state.get("payment_requests", [])}
+        for capture in state.get("captures", []):  # payment requests, recurring cycles' charges too
+            request = requests.get(str(capture["payment_request_id"]), {})
+            if capture.get("status") == "SUCCEEDED" and capture["payment_id"] not in truth.payments:
+                truth.payments[str(capture["payment_id"])] = Payment(
+                    str(capture["payment_id"]),
+                    _our_invoice(request.get("metadata"), request.get("reference_id")),
+                    Decimal(str(capture["captured_amount"])),
+                    _time(capture["updated"]),
+                )
+        for charge in state.get("ewallet_charges", []):
+            if charge.get("status") == "SUCCEEDED" and charge["id"] not in truth.payments:
+                amount = charge.get("capture_amount") or charge["charge_amount"]
+                truth.payments[str(charge["id"])] = Payment(
+                    str(charge["id"]),
+                    _our_invoice(charge.get("metadata"), charge.get("reference_id")),
+                    Decimal(str(amount)),
+                    _time(charge["updated"]),
+                )
         for refund in state.get("refunds", []):
             if refund.get("status") != "SUCCEEDED":
                 continue
             external = by_xendit_id.get(str(refund.get("invoice_id")), "")
+            if not external and refund.get("payment_request_id"):
+                request = requests.get(str(refund["payment_request_id"]), {})
+                external = _our_invoice(request.get("metadata"), request.get("reference_id"))
             truth.refunds[str(refund["id"])] = Refund(
                 str(refund["id"]),
                 str(refund.get("payment_id")),
@@ -227,6 +257,28 @@ def violations(world: World, truth: Truth, books: Books, dead_events: set[str]) 
             found.append(f"payment {payment_id}: {transactions[payment_id]} ChartMogul transactions")
     for payment_id in (set(entries) | set(transactions)) - set(truth.payments):
         found.append(f"booked without Xendit's confirmation: {payment_id}")
+    # Every confirmed refund exactly once: a Pay entry (with its credit note) and a ChartMogul refund.
+    pay_outs = Counter(
+        str(p.get("custom_xendit_refund_id"))
+        for p in books.payment_entries
+        if p.get("payment_type") == "Pay" and p.get("docstatus") == 1
+    )
+    refund_transactions = Counter(
+        str(t["external_id"])
+        for i in books.cm_invoices
+        if i["external_id"] in ours
+        for t in i["transactions"]
+        if t["type"] == "refund"
+    )
+    for refund_id, refund in truth.refunds.items():
+        if refund.invoice_id not in ours:
+            continue
+        if pay_outs[refund_id] != 1:
+            found.append(f"refund {refund_id} of {refund.invoice_id}: {pay_outs[refund_id]} Pay entries")
+        if refund_transactions[refund_id] != 1:
+            found.append(f"refund {refund_id}: {refund_transactions[refund_id]} ChartMogul refunds")
+    for refund_id in (set(pay_outs) | set(refund_transactions)) - set(truth.refunds):
+        found.append(f"refund booked without Xendit's confirmation: {refund_id}")
     # One Sales Invoice and one ChartMogul invoice per accepted invoice.
     sales = Counter(
         str(s.get("custom_lovia_invoice_id")) for s in books.sales_invoices if not s.get("is_return")

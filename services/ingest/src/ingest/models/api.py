@@ -124,15 +124,19 @@ class Accepted(BaseModel):
             ]
         }
     )
-    event_id: str
-    status_url: str
+    event_id: str = Field(description="the event's id: the same request always gets the same one")
+    status_url: str = Field(description="where the event's status in each integration is shown")
 
 
 class IntegrationStatusView(BaseModel):
-    status: IntegrationStatus
-    attempts: int
-    last_error: str | None = None
-    updated_at: datetime | None = None
+    """The event in one integration: where it is, how many deliveries it took, the last error."""
+
+    status: IntegrationStatus = Field(
+        description="queued, not_queued (the queue did not take it), processing, done, retrying or dead"
+    )
+    attempts: int = Field(description="deliveries to the integration's consumer so far")
+    last_error: str | None = Field(default=None, description="why the last attempt failed, if it did")
+    updated_at: datetime | None = Field(default=None, description="when the integration last reported")
 
 
 class EventStatus(BaseModel):
@@ -157,16 +161,28 @@ class EventStatus(BaseModel):
         }
     )
     event_id: str
-    event_type: str
-    customer_id: str
-    created_at: datetime
-    integrations: dict[str, IntegrationStatusView]
+    event_type: str = Field(description="e.g. invoice.requested, payment.succeeded")
+    customer_id: str = Field(
+        description="our customer id: the message group, so one customer's events stay in order"
+    )
+    created_at: datetime = Field(description="when the ingest accepted the event")
+    integrations: dict[str, IntegrationStatusView] = Field(
+        description="one entry per integration the event was routed to"
+    )
     event: dict[str, Any] = Field(description="the event as queued")
 
 
 class WebhookAccepted(BaseModel):
-    """200 to Xendit: the callback is queued (or was already)."""
+    """200 to Xendit: the callback is queued (or was already); ``ignored``: nothing to book, nothing
+    queued (Xendit is answered 200 so it does not retry)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"event_id": "5d0e...", "status": "accepted"}]})
-    event_id: str
-    status: str = "accepted"
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"event_id": "3b0f6a52-9c4e-5e0e-8d57-6f1a2b3c4d5e", "status": "accepted"},
+                {"event_id": "8f7e6d5c-4b3a-5291-8a7b-6c5d4e3f2a1b", "status": "ignored"},
+            ]
+        }
+    )
+    event_id: str = Field(description="the same callback, delivered again, gets the same id")
+    status: str = Field(default="accepted", description="accepted (queued) or ignored (moves no money)")

@@ -1,4 +1,4 @@
-"""Xendit callback bodies as documented (``../shared/handbook/ref/xendit.md`` §3, §6, §7).
+"""Xendit callback bodies as Xendit documents them (docs/xendit.md).
 
 Lenient where Xendit varies (unknown keys allowed, channel-specific fields optional), strict where
 it matters to us: ids, status, amount (a JSON number as Xendit sends it, exact, never a float nor

@@ -1,159 +1,27 @@
-"""Queue an event and answer: the shared path of every write route of the ingest.
+"""The REST side of a write: the request's id, and an ``Answer`` of ``ingest.writes`` as a response.
 
-Order matters, so that a refused request touches nothing: the body is validated into its event
-first (422 reserves no key and queues nothing), then the ``Idempotency-Key`` is reserved (another
-request under the key: 422 or 409, nothing queued), and only then is the event recorded and sent.
+Validation, ``Idempotency-Key``, publishing and errors live in ``ingest.writes``, shared with the
+GraphQL mutations; here is only what is particular to Litestar's requests and responses.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response
 from pydantic import ValidationError
 
-from ingest.errors import ErrorDetail, error_response
-from ingest.idempotency_keys import (
-    MAX_KEY_LENGTH,
-    Completed,
-    InProgress,
-    Mismatch,
-    Reserved,
-    StoredResponse,
-)
-from ingest.models.api import Accepted
-from ingest.services import Services
-from lovia_billing import DomainEvent, PublishError, canonical_json
-from lovia_billing.ledger import LedgerConflict
+from ingest.writes import Answer, not_an_event
 
 
 def request_id(request: Request[Any, Any, Any]) -> str:
     return str(request.scope.get("state", {}).get("request_id", "unknown"))
 
 
-def fingerprint(request: Request[Any, Any, Any], data: Any) -> str:
-    payload = canonical_json({"method": request.method, "path": request.url.path, "body": data})
-    return hashlib.sha256(payload.encode()).hexdigest()
+def to_response(answer: Answer) -> Response[Any]:
+    return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
 
 
 def validation_failed(exc: ValidationError) -> Response[Any]:
-    details = [
-        ErrorDetail(field=".".join(str(p) for p in ("body", *err["loc"])), message=err["msg"])
-        for err in exc.errors()
-    ]
-    return error_response(422, "the request is not a valid event", details)
-
-
-async def accept(
-    services: Services,
-    request: Request[Any, Any, Any],
-    *,
-    data: Any,
-    idempotency_key: str | None,
-    build_event: Callable[[], DomainEvent],
-    on_conflict: Callable[[DomainEvent], Response[Any]],
-) -> Response[Any]:
-    """Validate, publish, answer 202 — honouring ``Idempotency-Key`` and natural-key conflicts."""
-    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_KEY_LENGTH:
-        return error_response(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
-    try:
-        event = build_event()
-    except ValidationError as exc:
-        return validation_failed(exc)
-    if not idempotency_key:
-        return await _publish(services, request, event, on_conflict)
-    request_print = fingerprint(request, data)
-    reservation = await services.keys.reserve(idempotency_key, request_print)
-    match reservation:
-        case Mismatch():
-            return error_response(422, "Idempotency-Key was already used with a different request")
-        case Completed(response=stored):
-            return Response(stored.body, status_code=stored.status_code)
-        case InProgress(retry_after=seconds):
-            return error_response(
-                409,
-                "a request with this Idempotency-Key is still being answered; retry it shortly",
-                code="request_in_progress",
-                headers={"Retry-After": str(seconds)},
-            )
-        case Reserved(token=token):
-            return await _publish_reserved(
-                services,
-                request,
-                event,
-                on_conflict,
-                key=idempotency_key,
-                token=token,
-                request_print=request_print,
-            )
-
-
-async def _publish_reserved(
-    services: Services,
-    request: Request[Any, Any, Any],
-    event: DomainEvent,
-    on_conflict: Callable[[DomainEvent], Response[Any]],
-    *,
-    key: str,
-    token: str,
-    request_print: str,
-) -> Response[Any]:
-    """Publish under our reservation: store a final answer, give the key back on a failure."""
-    try:
-        response = await _publish(services, request, event, on_conflict)
-    except BaseException:
-        await _release_quietly(services, key, token)
-        raise
-    status = response.status_code
-    if status is None or status >= 500:  # nothing (or not everything) queued: the client must retry
-        await _release_quietly(services, key, token)
-        return response
-    try:
-        await services.keys.complete(key, token, StoredResponse(request_print, status, response.content))
-    except Exception as exc:
-        # The event is queued and the answer stands. The reservation lapses after its lease; a
-        # retry of this same request then publishes the same event again, which changes nothing.
-        services.logger.warning(
-            "could not store the Idempotency-Key answer",
-            extra={"event_id": event.event_id, "error": f"{type(exc).__name__}: {exc}"},
-        )
-    return response
-
-
-async def _release_quietly(services: Services, key: str, token: str) -> None:
-    try:
-        await services.keys.release(key, token)
-    except Exception as exc:
-        # The reservation lapses after its lease; the same request may then be sent again.
-        services.logger.warning(
-            "could not release an Idempotency-Key", extra={"error": f"{type(exc).__name__}: {exc}"}
-        )
-
-
-async def _publish(
-    services: Services,
-    request: Request[Any, Any, Any],
-    event: DomainEvent,
-    on_conflict: Callable[[DomainEvent], Response[Any]],
-) -> Response[Any]:
-    try:
-        await services.publisher.publish(event, correlation_id=request_id(request))
-    except LedgerConflict:
-        return on_conflict(event)
-    except PublishError as exc:
-        services.logger.error(
-            "publish failed", extra={"event_id": event.event_id, "queues": exc.failed_queues}
-        )
-        return error_response(503, "could not queue the event; retry the same request", None)
-    services.logger.info(
-        "accepted",
-        extra={
-            "event_id": event.event_id,
-            "event_type": event.event_type.value,
-            "request_id": request_id(request),
-        },
-    )
-    body = Accepted(event_id=event.event_id, status_url=f"/v1/events/{event.event_id}").model_dump()
-    return Response(body, status_code=202)
+    """A pydantic error that reached the app's exception handler: the request is not a valid event."""
+    return to_response(not_an_event(exc))

@@ -1,15 +1,18 @@
-"""The internal ``/v1`` API (Bearer API key): customers, invoices, cancellations, event status."""
+"""The internal ``/v1`` API (Bearer API key): customers, invoices, cancellations, event status.
+
+The writes are ``ingest.writes``, which the GraphQL mutations share: this module only adapts them.
+"""
 
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
+from ingest import writes
 from ingest.errors import WRITE_ERRORS, error_response, error_responses
 from ingest.models.api import (
     Accepted,
@@ -19,10 +22,9 @@ from ingest.models.api import (
     InvoiceCreate,
     SubscriptionCancel,
 )
-from ingest.routes._accept import accept
+from ingest.routes._accept import request_id, to_response
 from ingest.security import require_api_key
 from ingest.services import Services
-from lovia_billing import CustomerUpserted, DomainEvent, InvoiceRequested, SubscriptionCancelled
 
 IdempotencyKey = Annotated[
     str | None,
@@ -59,17 +61,8 @@ class V1Controller(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[Accepted]:
         """Queues ``customer.upserted`` for ERPNext, ChartMogul and Mautic."""
-        request_key = idempotency_key or f"auto-{uuid.uuid4()}"
-        return await accept(
-            services,
-            request,
-            data=data.model_dump(mode="json"),
-            idempotency_key=idempotency_key,
-            build_event=lambda: CustomerUpserted.create(
-                customer_id=customer_id, request_key=request_key, **data.model_dump()
-            ),
-            on_conflict=_conflict,
-        )
+        write = writes.upsert_customer(customer_id, data, idempotency_key)
+        return await _submit(services, request, write, idempotency_key)
 
     @post(
         "/invoices",
@@ -89,14 +82,7 @@ class V1Controller(Controller):
         The same ``invoice_id`` with the same body is the same request (202, same ``event_id``);
         with another body it is 409.
         """
-        return await accept(
-            services,
-            request,
-            data=data.model_dump(mode="json"),
-            idempotency_key=idempotency_key,
-            build_event=lambda: InvoiceRequested.create(**data.model_dump()),
-            on_conflict=_conflict,
-        )
+        return await _submit(services, request, writes.request_invoice(data), idempotency_key)
 
     @post(
         "/subscriptions/{subscription_id:str}/cancel",
@@ -118,16 +104,8 @@ class V1Controller(Controller):
         A subscription is cancelled once: a repeated cancel answers 202 with the first one's
         ``event_id`` and queues nothing new.
         """
-        return await accept(
-            services,
-            request,
-            data=data.model_dump(mode="json"),
-            idempotency_key=idempotency_key,
-            build_event=lambda: SubscriptionCancelled.create(
-                subscription_id=subscription_id, **data.model_dump()
-            ),
-            on_conflict=_already_accepted,
-        )
+        write = writes.cancel_subscription(subscription_id, data)
+        return await _submit(services, request, write, idempotency_key)
 
     @get(
         "/events/{event_id:str}",
@@ -154,14 +132,10 @@ class V1Controller(Controller):
         return Response(status)
 
 
-def _conflict(event: DomainEvent) -> Response[Any]:
-    return error_response(
-        409, f"{event.event_type.value} {event.event_id} was already accepted with a different body"
+async def _submit(
+    services: Services, request: Request[Any, Any, Any], write: writes.Write, idempotency_key: str | None
+) -> Response[Any]:
+    answer = await writes.submit(
+        services, write, idempotency_key=idempotency_key, correlation_id=request_id(request)
     )
-
-
-def _already_accepted(event: DomainEvent) -> Response[Any]:
-    return Response(
-        Accepted(event_id=event.event_id, status_url=f"/v1/events/{event.event_id}").model_dump(),
-        status_code=202,
-    )
+    return to_response(answer)

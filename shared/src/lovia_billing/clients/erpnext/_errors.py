@@ -4,7 +4,7 @@
   document is probably there already; re-read it by its external id.
 * 417 ``TimestampMismatchError``/``DocumentLockedError``, 500 ``QueryDeadlockError``/``QueryTimeoutError``,
   502/503/504, timeouts → retryable (``DownstreamUnavailable``/``DownstreamTimeout``).
-* 429 → ``RateLimited`` with ``Retry-After`` (else ``X-RateLimit-Reset``).
+* 429 → ``RateLimited`` with ``Retry-After`` (else Frappe's ``X-RateLimit-Reset``: seconds left, ref §8).
 * other 4xx (``LinkValidationError``, ``MandatoryError``, ``ValidationError``, 401, 403, 404) →
   ``ErpnextRejected`` (permanent), carrying ERPNext's own message decoded from ``_server_messages``.
 """
@@ -20,8 +20,12 @@ import httpx
 
 from lovia_billing._errors import PermanentError, RetryableError
 from lovia_billing.clients._http import raise_for_status
+from lovia_billing.clients._wait import RETRY_AFTER, WaitHeader, WaitUnit
 
 SYSTEM = "erpnext"
+#: Frappe's limiter sends ``Retry-After`` on a refused request and ``X-RateLimit-Reset`` as the seconds
+#: until its window ends (``frappe/rate_limiter.py``), not a timestamp.
+WAIT_HEADERS = (RETRY_AFTER, WaitHeader("X-RateLimit-Reset", WaitUnit.SECONDS_LEFT))
 
 #: 417s that succeed when simply tried again.
 RETRYABLE_EXC_TYPES = frozenset(
@@ -129,7 +133,7 @@ def raise_for_erpnext(response: httpx.Response) -> None:
             response,
             f"{exc_type}: {text}" if exc_type else text,
             system=SYSTEM,
-            retry_headers=("X-RateLimit-Reset",),
+            wait_headers=WAIT_HEADERS,
             permanent=permanent,
         )
     except PermanentError as exc:

@@ -17,12 +17,15 @@ import httpx
 
 from lovia_billing._errors import DownstreamUnavailable
 from lovia_billing.clients._http import DEFAULT_TIMEOUT, HttpClient, json_or_text, raise_for_status, send
+from lovia_billing.clients._wait import RETRY_AFTER, WaitHeader, WaitUnit
 from lovia_billing.clients.mautic._auth import BasicAuth, ClientCredentials, MauticAuth
 from lovia_billing.clients.mautic._models import MauticContact, UpsertResult, Where
 
 SYSTEM = "mautic"
-#: Mautic's rate limiter counts per hour and may not say when it resets (ref/mautic.md §5).
-_RATE_HEADERS = ("X-RateLimit-Reset",)
+#: Mautic's rate limiter (noxlogic/ratelimit-bundle) counts per hour and sends ``X-RateLimit-Reset``
+#: as the Unix time the window ends (``time() + period``), no ``Retry-After`` (ref/mautic.md §5).
+RATE_LIMIT_RESET = WaitHeader("X-RateLimit-Reset", WaitUnit.EPOCH)
+_WAIT_HEADERS = (RETRY_AFTER, RATE_LIMIT_RESET)
 
 
 def error_message(body: Any) -> str:
@@ -185,7 +188,7 @@ class MauticClient(HttpClient):
     def _raise_for_status(response: httpx.Response) -> None:
         if response.status_code >= 400:
             message = error_message(json_or_text(response))
-            raise_for_status(response, message, system=SYSTEM, retry_headers=_RATE_HEADERS)
+            raise_for_status(response, message, system=SYSTEM, wait_headers=_WAIT_HEADERS)
 
     @staticmethod
     def _body(response: httpx.Response) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 Errors are mapped by ``clients._http``:
 
-* 429 → ``RateLimited`` waiting ``Retry-After`` or else ``Rate-Limit-Reset`` (Xendit documents only
-  the latter); 5xx and transport failures → retryable; other 4xx → ``PermanentError``.
+* 429 → ``RateLimited`` waiting ``Rate-Limit-Reset`` (seconds left in the window, decimal: the only
+  header Xendit documents), or ``Retry-After`` should Xendit ever send one; 5xx and transport
+  failures → retryable; other 4xx → ``PermanentError``.
 * ``get_invoice`` answers ``None`` for 404, so "not found" is not an exception.
 * Xendit does not deduplicate invoices (ref §4): callers look up by ``external_id`` before creating.
 """
@@ -19,6 +20,7 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 
 from lovia_billing._errors import DownstreamUnavailable
 from lovia_billing.clients._http import DEFAULT_TIMEOUT, HttpClient, raise_for_status, send
+from lovia_billing.clients._wait import RETRY_AFTER, WaitHeader, WaitUnit
 from lovia_billing.clients.xendit import _json
 from lovia_billing.clients.xendit._models import CreateInvoiceRequest, Invoice, InvoiceStatus
 from lovia_billing.clients.xendit._products import (
@@ -31,8 +33,8 @@ from lovia_billing.clients.xendit._products import (
 )
 
 SYSTEM = "xendit"
-#: Xendit's rate-limit header, read when no ``Retry-After`` is sent.
-RATE_LIMIT_RESET = "Rate-Limit-Reset"
+#: Xendit's rate-limit header: seconds left in the window, decimal (ref/xendit.md, "Rate limits").
+RATE_LIMIT_RESET = WaitHeader("Rate-Limit-Reset", WaitUnit.SECONDS_LEFT)
 T = TypeVar("T")
 _INVOICE = TypeAdapter(Invoice)
 _INVOICES = TypeAdapter(list[Invoice])
@@ -180,7 +182,9 @@ class XenditClient(HttpClient):
         response = await send(self._http, request, system=SYSTEM)
         if response.status_code == 404 and not_found_ok:
             return None
-        raise_for_status(response, _error_message(response), system=SYSTEM, retry_headers=(RATE_LIMIT_RESET,))
+        raise_for_status(
+            response, _error_message(response), system=SYSTEM, wait_headers=(RETRY_AFTER, RATE_LIMIT_RESET)
+        )
         try:
             return _json.loads(response.content)
         except ValueError as exc:
