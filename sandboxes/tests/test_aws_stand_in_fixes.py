@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import httpx
 import pytest
@@ -92,3 +94,44 @@ def test_the_request_log_counts_operations_messages_and_request_units(aws_endpoi
     assert log["requests"]["DynamoDB.PutItem"] == 1
     assert log["units"] == {"write.standin-log": 2, "read.standin-log": 1}
     assert log["apps"]["-"]["units"] == log["units"]  # this test process sets no AWS_SDK_UA_APP_ID
+
+
+def test_index_writes_are_counted_only_when_the_index_copy_changes(aws_endpoint: str) -> None:
+    db = boto3.client("dynamodb", region_name="ap-southeast-1")
+    db.create_table(
+        TableName="standin-indexed",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "ix", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-ix",
+                "KeySchema": [{"AttributeName": "ix", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+    def units_of(call: Any) -> dict[str, float]:
+        httpx.delete(aws_endpoint + "/_sandbox/requests").raise_for_status()
+        call()
+        return dict(httpx.get(aws_endpoint + "/_sandbox/requests").json()["units"])
+
+    def update(expression: str, value: str) -> Any:
+        return lambda: db.update_item(
+            TableName="standin-indexed",
+            Key={"pk": {"S": "a"}},
+            UpdateExpression=expression,
+            ExpressionAttributeValues={":v": {"S": value}},
+        )
+
+    put = units_of(
+        lambda: db.put_item(TableName="standin-indexed", Item={"pk": {"S": "a"}, "ix": {"S": "k1"}})
+    )
+    assert put == {"write.standin-indexed": 1, "write.standin-indexed.indexes": 1}
+    assert units_of(update("SET st = :v", "done")) == {"write.standin-indexed": 1}  # keys only: untouched
+    moved = units_of(update("SET ix = :v", "k2"))  # the index key changed: out of one place, into another
+    assert moved == {"write.standin-indexed": 1, "write.standin-indexed.indexes": 2}

@@ -9,7 +9,8 @@ the last ``DELETE /_sandbox/requests``), in total and per calling process (``app
   ``ReceiveMessage.empty`` (long polls that returned nothing), ``DeleteMessageBatch.entries``;
 * ``units``: DynamoDB on-demand request units as AWS bills them, from the items' real sizes — a
   write is ``ceil(max(size before, size after) / 1 KB)`` (a failed condition still pays for the item
-  it read), a strongly consistent read ``ceil(size / 4 KB)``, at least one each.
+  it read), a strongly consistent read ``ceil(size / 4 KB)``, at least one each; and, as
+  ``write.<table>.indexes``, what each secondary index whose copy of the item changed costs.
 
 Every process that talks to the stand-in is counted, so a benchmark sees the whole system's calls.
 """
@@ -24,6 +25,7 @@ import re
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -107,24 +109,24 @@ class RequestLog:
             request = json.loads(body or b"{}")
         except ValueError:
             request = {}
+        table_name = str(request.get("TableName", "?"))
         region = _region(environ)
-        before = _item_size(region, request)
+        before = _item_state(region, request)
         chunks = _run(self._app, environ, start_response)
         if operation in _DYNAMODB_WRITES:
-            after = _item_size(region, request)
-            units = max(1, math.ceil(max(before, after) / 1024))
+            after = _item_state(region, request)
+            units = max(1, math.ceil(max(before.size, after.size) / 1024))
             kind = "write"
+            index_units = _index_units(before, after)
         else:
-            units = max(1, math.ceil(before / 4096))
+            units = max(1, math.ceil(before.size / 4096))
             kind = "read" if request.get("ConsistentRead") else "read_eventual"
+            index_units = 0
         with self._lock:
             self._add(app, "requests", f"DynamoDB.{operation}")
-            self._add(
-                app,
-                "units",
-                f"{kind}.{request.get('TableName', '?')}",
-                units * (0.5 if kind == "read_eventual" else 1),
-            )
+            self._add(app, "units", f"{kind}.{table_name}", units * (0.5 if kind == "read_eventual" else 1))
+            if index_units:
+                self._add(app, "units", f"write.{table_name}.indexes", index_units)
         return chunks
 
     def _answer(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -166,8 +168,20 @@ def _region(environ: Environ) -> str:
     return parts[2] if len(parts) > 2 else "us-east-1"
 
 
-def _item_size(region: str, request: dict[str, Any]) -> int:
-    """The stored size of the item a request addresses (0 if absent), as moto measures it."""
+@dataclass(frozen=True)
+class _ItemState:
+    """An item as stored (its attributes in DynamoDB's JSON, its size) and its table's indexes."""
+
+    attributes: dict[str, Any] | None
+    size: int
+    indexes: tuple[Any, ...] = ()
+
+
+_ABSENT = _ItemState(None, 0)
+
+
+def _item_state(region: str, request: dict[str, Any]) -> _ItemState:
+    """The item a request addresses, as moto stores it (absent: no attributes, size 0)."""
     from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.dynamo_type import DynamoType
 
@@ -179,5 +193,38 @@ def _item_size(region: str, request: dict[str, Any]) -> int:
         range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
         item = table.get_item(hash_key, range_key)
     except Exception:  # no table, no key: moto answers the error; nothing to measure
-        return 0
-    return int(item.size()) if item is not None else 0
+        return _ABSENT
+    indexes = tuple(table.indexes) + tuple(table.global_indexes)
+    if item is None:
+        return _ItemState(None, 0, indexes)
+    return _ItemState(item.to_json()["Attributes"], int(item.size()), indexes)
+
+
+def _index_units(before: _ItemState, after: _ItemState) -> int:
+    """Write units the table's secondary indexes cost: 1 KB of index item per index whose copy of
+    the item appears, changes or goes (an update that touches no projected attribute costs none)."""
+    units = 0
+    for index in after.indexes or before.indexes:
+        old, new = _projected(index, before.attributes), _projected(index, after.attributes)
+        if old == new:
+            continue
+        for copy in (old, new) if old and new and _keys(index, old) != _keys(index, new) else (new or old,):
+            units += max(1, math.ceil(len(json.dumps(copy)) / 1024))
+    return units
+
+
+def _projected(index: Any, attributes: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The index's copy of an item, or None when the item has no value for the index's key."""
+    if attributes is None or any(name not in attributes for name in index.schema_key_attrs):
+        return None
+    projection = (index.projection or {}).get("ProjectionType", "ALL")
+    if projection == "ALL":
+        return attributes
+    names = set(index.table_key_attrs) | set(index.schema_key_attrs)
+    if projection == "INCLUDE":
+        names |= set(index.projection.get("NonKeyAttributes", []))
+    return {name: value for name, value in attributes.items() if name in names}
+
+
+def _keys(index: Any, copy: dict[str, Any]) -> list[Any]:
+    return [copy.get(name) for name in index.schema_key_attrs]
