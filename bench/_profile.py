@@ -42,8 +42,15 @@ class Top:
         return out
 
 
-def summarise(path: Path, *, skip: tuple[str, ...] = ()) -> Top:
-    """Self and inclusive shares of a py-spy raw file (``frame;frame;frame count`` per line)."""
+#: Top frames of a thread that waits (py-spy's --nonblocking sampling cannot always tell it is idle).
+_WAITING = ("EpollSelector.select", "_worker (", "Condition.wait", "Event.wait", "Thread.join", "sleep (")
+#: Frames that enclose nearly everything (the event loop, ``main``): they tell nothing.
+_SCAFFOLDING_SHARE = 0.75
+
+
+def summarise(path: Path) -> Top:
+    """Self and inclusive shares of a py-spy raw file (``frame;frame;frame count`` per line), over
+    the samples where the process was working (waiting in ``select``, a pool or a lock left out)."""
     own: Counter[str] = Counter()
     anywhere: Counter[str] = Counter()
     total = 0
@@ -52,6 +59,8 @@ def summarise(path: Path, *, skip: tuple[str, ...] = ()) -> Top:
         if not stack or not count.isdigit():
             continue
         frames = [_short(f) for f in stack.split(";")]
+        if frames[-1].startswith(_WAITING):
+            continue
         n = int(count)
         total += n
         own[frames[-1]] += n
@@ -59,11 +68,10 @@ def summarise(path: Path, *, skip: tuple[str, ...] = ()) -> Top:
             anywhere[frame] += n
     if not total:
         return Top(0, [], [])
-    boring = ("<module>", "run (", "_run_once", "run_forever", "run_until_complete", "Handle._run", "<frozen")
     inclusive = [
         (100 * n / total, frame)
         for frame, n in anywhere.most_common()
-        if not frame.startswith(boring) and not any(s in frame for s in skip) and n < total
+        if n < _SCAFFOLDING_SHARE * total and not frame.startswith(("Handle._run", "<frozen"))
     ]
     return Top(total, [(100 * n / total, f) for f, n in own.most_common()], inclusive)
 

@@ -182,7 +182,8 @@ def main() -> None:
             _start([str(Path(sys.executable).parent / "billing-ingest")], ingest_env, ingest_url)
         )
         wait_for_http(ingest_url + "/health/ready", timeout=30)
-        baseline_args = [sys.executable, str(Path(__file__).parent / "_baseline_app.py")]
+        # -P: not bench/ on sys.path, where ingest.py would shadow the ingest package
+        baseline_args = [sys.executable, "-P", str(Path(__file__).parent / "_baseline_app.py")]
         baseline_args += ["--port", str(baseline_port), "--queue-url", queue_url]
         baseline_url = f"http://127.0.0.1:{baseline_port}"
         processes.append(_start(baseline_args, {**common, "AWS_SDK_UA_APP_ID": "baseline"}, baseline_url))
