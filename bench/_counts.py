@@ -70,6 +70,7 @@ class Usage:
     by_app: dict[str, dict[str, float]] = field(default_factory=dict)
     write_units: float = 0.0
     read_units: float = 0.0
+    units: dict[str, float] = field(default_factory=dict)  # by kind and table, e.g. write.<table>
     messages_received: float = 0.0
     received_by_app: dict[str, float] = field(default_factory=dict)
     idle_receives: float = 0.0
@@ -98,6 +99,7 @@ class Usage:
                 usage.by_app[app] = mine
             for name, value in kinds["units"].items():
                 delta = (value - old["units"].get(name, 0)) / flows
+                usage.units[name] = usage.units.get(name, 0) + delta
                 if name.startswith("write."):
                     usage.write_units += delta
                 else:

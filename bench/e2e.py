@@ -136,6 +136,8 @@ class FlowCounts:
                 usage.requests[name] = usage.requests.get(name, 0) + value
             usage.write_units += part.write_units
             usage.read_units += part.read_units
+            for name, value in part.units.items():
+                usage.units[name] = usage.units.get(name, 0) + value
             usage.messages_received += part.messages_received
         return usage
 
@@ -195,6 +197,11 @@ def _print_counts(counts: FlowCounts) -> None:
     life = counts.lifecycle()
     floor = sum(FLOORS[n].total for n in ("customer", "invoice", "payment"))
     cost = life.cost_per_million(EVENTS_PER_FLOW)
+    stage = "bench-billing-"  # table names: <stage>-billing-ledger, ...-idempotency
+    tables = ", ".join(
+        f"{name.replace(stage, '')} {value:.1f}" for name, value in sorted(life.units.items()) if value
+    )
+    print(f"  one lifecycle's request units by table: {tables}")
     print(
         f"  one lifecycle (5 events): {life.total:.1f} requests (floor {floor:.1f}), "
         f"{life.sqs_requests:.1f} SQS, {life.write_units:.1f} WRU, {life.read_units:.1f} RRU: "
