@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image per service, all built from the repository root with the workspace's one lock file:
 #   docker build --target ingest .   (targets: ingest, xendit-sync, erpnext-sync, chartmogul-sync,
-#   mautic-sync, and sandboxes for docker-compose only)
+#   mautic-sync, reconcile (the daily scheduled task), and sandboxes for docker-compose only)
 # Each image holds only its own package's dependencies (uv sync --package, no dev group), installed
 # in a layer that changes only when the lock file does; the source goes in a second layer.
 # Plain COPY (no RUN --mount) so buildah (CI, rootless) builds it as well as BuildKit does.
@@ -101,6 +101,18 @@ RUN uv sync --locked --no-dev --no-editable --package=billing-mautic-sync
 FROM consumer AS mautic-sync
 COPY --from=mautic-sync-build /app/.venv /app/.venv
 CMD ["billing-mautic-sync"]
+
+# ---------------------------------------------------------------- reconcile: `billing`, as a scheduled task
+FROM build AS reconcile-build
+RUN uv sync --locked --no-dev --no-editable --no-install-workspace --package=billing-cli
+COPY shared/ shared/
+COPY cli/ cli/
+RUN uv sync --locked --no-dev --no-editable --package=billing-cli
+
+# No HEALTHCHECK: a task that runs, reports and exits; EventBridge starts it with its own command.
+FROM runtime AS reconcile
+COPY --from=reconcile-build /app/.venv /app/.venv
+CMD ["billing", "reconcile", "--since", "yesterday", "--repair", "--metrics"]
 
 # ---------------------------------------------------------------- ingest (last: the default target)
 FROM build AS ingest-build

@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: run test test-model lint typecheck sync browser bench-standin bench-ingest bench-consumer bench-e2e deploy-check compose clean
+.PHONY: run test test-model lint typecheck sync browser bench-standin bench-ingest bench-consumer bench-e2e bench-reconcile deploy-check compose clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -64,6 +64,10 @@ bench-consumer: sync
 
 bench-e2e: sync
 	$(RUN) python bench/e2e.py
+
+## make bench-reconcile: 1,000 paid invoices reconciled under Xendit's test-mode rate limit (60/min).
+bench-reconcile: sync
+	$(RUN) python bench/reconcile.py --invoices 1000 --rate-limit 60 --repair
 
 ## make deploy-check: the offline deployment checks alone: hadolint, compose, the pipeline (GitLab's
 ## schema and its release rules read as data), CDK assertions + cdk-nag + cfn-lint, no missing context

@@ -11,6 +11,7 @@ from lovia_billing import ConsumerSettings, IngestSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE_SETTINGS = {
+    "billing_cli.reconcile._settings": "ReconcileSettings",
     "xendit_sync.settings": "XenditSyncSettings",
     "erpnext_sync.settings": "ErpnextSyncSettings",
     "chartmogul_sync.settings": "ChartmogulSyncSettings",

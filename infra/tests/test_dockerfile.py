@@ -27,6 +27,7 @@ from billing_infra.services import (
     DEPLOYED,
     INGEST,
     INGEST_HEALTHCHECK,
+    RECONCILE,
     SANDBOXES,
     Service,
 )
@@ -71,7 +72,7 @@ def test_build_stage_copies_every_workspace_manifest() -> None:
     assert "pyproject.toml" in copied
 
 
-@pytest.mark.parametrize("service", [*DEPLOYED, SANDBOXES], ids=lambda s: s.name)
+@pytest.mark.parametrize("service", [*DEPLOYED, RECONCILE, SANDBOXES], ids=lambda s: s.name)
 def test_each_service_has_a_target_that_installs_only_its_package(service: Service) -> None:
     build = STAGES[f"{service.name}-build"]
     assert build.base == "build"
@@ -97,6 +98,15 @@ def test_deployed_images_run_as_non_root_with_curl_a_healthcheck_and_sigterm(ser
     assert json.loads(healthcheck.partition(" CMD ")[2]) == expected
     assert in_lineage(service.name, "CMD")[-1] == f'["{service.script}"]'
     assert not [env for env in in_lineage(service.name, "ENV") if "SECRET" in env or "KEY" in env]
+
+
+def test_reconcile_image_runs_the_daily_reconciliation_as_non_root_without_a_healthcheck() -> None:
+    users = in_lineage(RECONCILE.name, "USER")
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    assert in_lineage(RECONCILE.name, "HEALTHCHECK") == []  # a task that exits, not a service
+    command = json.loads(in_lineage(RECONCILE.name, "CMD")[-1])
+    assert command[:2] == ["billing", "reconcile"]
+    assert {"--repair", "--metrics"} <= set(command)
 
 
 def replay_build(service: Service, workdir: Path) -> Path:
@@ -133,7 +143,7 @@ def replay_build(service: Service, workdir: Path) -> Path:
     return venv
 
 
-@pytest.mark.parametrize("service", [*DEPLOYED, SANDBOXES], ids=lambda s: s.name)
+@pytest.mark.parametrize("service", [*DEPLOYED, RECONCILE, SANDBOXES], ids=lambda s: s.name)
 def test_image_build_installs_the_entry_command_and_only_its_dependencies(
     service: Service, tmp_path: Path
 ) -> None:
@@ -146,3 +156,6 @@ def test_image_build_installs_the_entry_command_and_only_its_dependencies(
         assert "litestar" not in installed, "a consumer image carries the ingest's web framework"
     if service is INGEST:
         assert {"litestar", "uvicorn", "lovia_billing_shared"} <= installed
+    if service is RECONCILE:  # the command line alone: no web framework, no stand-in, no sandboxes
+        assert {"typer", "rich", "lovia_billing_shared", "billing_cli"} <= installed
+        assert not {"litestar", "moto", "billing_sandboxes", "uvicorn"} & installed

@@ -18,7 +18,7 @@ from billing_infra.ci_rules import Pipeline, Planned, UnsupportedExpression, eva
 from billing_infra.deploy_role import AUDIENCE
 from billing_infra.environments import ENVIRONMENTS, RELEASE_BRANCH
 from billing_infra.images import digest_variable, parameter_name
-from billing_infra.services import DEPLOYED
+from billing_infra.services import IMAGES, RECONCILE, Service
 from billing_infra.workspace import REPO_ROOT, tool
 
 CI_FILE = REPO_ROOT / ".gitlab-ci.yml"
@@ -139,13 +139,15 @@ def test_no_static_aws_keys_anywhere_in_the_pipeline() -> None:
         assert name not in text
 
 
-def test_images_are_built_rootless_by_buildah_for_every_service_and_pushed_by_commit_sha() -> None:
+def test_images_are_built_rootless_by_buildah_for_every_image_and_pushed_by_commit_sha() -> None:
     build = resolved(CI, "build")
     assert build["image"]["name"].startswith("quay.io/containers/buildah:v")
     assert "kaniko" not in CI_FILE.read_text().lower()
     (matrix,) = build["parallel"]["matrix"]
-    assert matrix["SERVICE"] == [service.name for service in DEPLOYED]
-    assert CI["variables"]["SERVICES"].split() == [service.name for service in DEPLOYED]
+    # the five services and the daily reconcile task: built, pushed and resolved the same way
+    assert RECONCILE in IMAGES
+    assert matrix["SERVICE"] == [service.name for service in IMAGES]
+    assert CI["variables"]["SERVICES"].split() == [service.name for service in IMAGES]
     assert build["variables"]["BUILDAH_ISOLATION"] == "chroot"  # no privileged container
     script = "\n".join(build["script"])
     assert 'IMAGE="$CI_REGISTRY_IMAGE/$SERVICE:$CI_COMMIT_SHA"' in script
@@ -171,14 +173,14 @@ def test_resolved_digests_reach_the_deploy_jobs_under_the_names_release_reads() 
     assert '"docker://$CI_REGISTRY_IMAGE/$service:$CI_COMMIT_SHA"' in script
     assert """echo "IMAGE_DIGEST_$(echo "$service" | tr 'a-z-' 'A-Z_')=$digest" >> images.env""" in script
     shell_name = str.maketrans("abcdefghijklmnopqrstuvwxyz-", "ABCDEFGHIJKLMNOPQRSTUVWXYZ_")
-    for service in DEPLOYED:
+    for service in IMAGES:
         assert "IMAGE_DIGEST_" + service.name.translate(shell_name) == digest_variable(service)
     for deploy in ("deploy-staging", "deploy-production"):
         assert {"job": "resolve-images", "artifacts": True} in resolved(CI, deploy)["needs"]
 
 
 def test_release_deploys_every_digest_as_a_stack_parameter(capsys: pytest.CaptureFixture[str]) -> None:
-    env = {digest_variable(service): DIGEST for service in DEPLOYED}
+    env = {digest_variable(service): DIGEST for service in IMAGES}
     command = release.deploy_command(ENVIRONMENTS["production"], release.digests_from(env))
     assert command[:5] == [
         "npx",
@@ -188,16 +190,19 @@ def test_release_deploys_every_digest_as_a_stack_parameter(capsys: pytest.Captur
         "lovia-billing-production",
     ]
     parameters = [command[i + 1] for i, arg in enumerate(command) if arg == "--parameters"]
-    assert parameters == [f"lovia-billing-production:{parameter_name(s)}={DIGEST}" for s in DEPLOYED]
+    assert parameters == [f"lovia-billing-production:{parameter_name(s)}={DIGEST}" for s in IMAGES]
     assert release.deploy("production", env, dry_run=True) == 0
-    assert "IngestImageDigest=" + DIGEST in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "IngestImageDigest=" + DIGEST in out
+    assert "ReconcileImageDigest=" + DIGEST in out, "the scheduled task runs the release's digest too"
 
 
 @pytest.mark.parametrize("broken", ["", "latest", "sha256:abc", DIGEST.upper()])
-def test_release_refuses_a_missing_or_malformed_digest(broken: str) -> None:
-    env = {digest_variable(service): DIGEST for service in DEPLOYED}
-    env[digest_variable(DEPLOYED[2])] = broken
-    with pytest.raises(release.ReleaseError, match=digest_variable(DEPLOYED[2])):
+@pytest.mark.parametrize("image", [IMAGES[2], RECONCILE], ids=lambda s: s.name)
+def test_release_refuses_a_missing_or_malformed_digest(broken: str, image: Service) -> None:
+    env = {digest_variable(service): DIGEST for service in IMAGES}
+    env[digest_variable(image)] = broken
+    with pytest.raises(release.ReleaseError, match=digest_variable(image)):
         release.digests_from(env)
 
 

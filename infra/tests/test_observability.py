@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from billing_cli.reconcile.command import METRIC_DRIFT, METRIC_UNREPAIRED
+from billing_cli.reconcile.command import NAMESPACE as RECONCILE_NAMESPACE
 from billing_infra import observability
 from billing_infra.environments import ENVIRONMENTS
 from billing_infra.services import DEPLOYED
@@ -78,8 +80,9 @@ def test_every_alarm_notifies_the_stages_topic_on_fire_and_clear(synthesis: Synt
     operational = alarms(template)
     queues = 2 * len(Integration)  # DLQ not empty, oldest message (messaging.py)
     load_balancer = 4  # ELB 5xx, target 5xx rate, unhealthy hosts, refused callbacks
-    per_integration = 4 * len(Integration)  # failures, breaker open, drift found, drift unrepaired
-    assert len(operational) == queues + load_balancer + len(DEPLOYED) + per_integration
+    per_integration = 2 * len(Integration)  # failures, breaker open
+    reconcile = 2  # drift left unrepaired, no run reported (reconcile.py)
+    assert len(operational) == queues + load_balancer + len(DEPLOYED) + per_integration + reconcile
     assert len(scaling) == 2 * len(Integration)
     assert all(notifies_topic(alarm, topic) for alarm in operational)
 
@@ -134,15 +137,28 @@ def test_refused_callbacks_are_counted_from_the_ingest_log_and_alarmed(
 def test_consumer_alarms_per_integration(synthesis: Synthesis, stage: str, integration: Integration) -> None:
     template = synthesis.templates[stage]
     dimension = json.dumps([{"Name": "integration", "Value": integration.value}])
-    for metric in ("failed", "breaker_open", "DriftFound", "DriftUnrepaired"):
+    for metric in ("failed", "breaker_open"):
         (alarm,) = [a for a in named(template, metric) if dimensions(a) == dimension]
         assert alarm["Namespace"] == NAMESPACE == "LoviaBilling"
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     (breaker,) = [a for a in named(template, "breaker_open") if dimensions(a) == dimension]
     assert breaker["Statistic"] == "Maximum"
     assert breaker["EvaluationPeriods"] == breaker["DatapointsToAlarm"] == observability.BREAKER_OPEN_MINUTES
-    (unrepaired,) = [a for a in named(template, "DriftUnrepaired") if dimensions(a) == dimension]
-    assert unrepaired["Threshold"] == 1
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_drift_is_alarmed_only_on_the_metrics_the_reconcile_task_emits(
+    synthesis: Synthesis, stage: str
+) -> None:
+    # Nothing writes per-integration drift metrics: the reconcile task writes per stage (reconcile.py).
+    template = synthesis.templates[stage]
+    drift = [a for a in alarms(template) if any("drift" in m.lower() for m in metric_names(a))]
+    drift += named(template, METRIC_UNREPAIRED)
+    assert drift, "the reconcile task's unrepaired alarm exists"
+    for alarm in drift:
+        assert metric_names(alarm) <= {METRIC_DRIFT, METRIC_UNREPAIRED}
+        assert alarm["Namespace"] == RECONCILE_NAMESPACE
+        assert alarm["Dimensions"] == [{"Name": "stage", "Value": stage}]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -151,18 +167,30 @@ def test_a_dashboard_per_stage_shows_the_alarms_and_every_integration(
 ) -> None:
     (dashboard,) = resources(synthesis.templates[stage], "AWS::CloudWatch::Dashboard").values()
     assert dashboard["Properties"]["DashboardName"] == f"lovia-billing-{stage}"
-    body = json.dumps(dashboard["Properties"]["DashboardBody"])
+    body = dashboard_text(dashboard["Properties"]["DashboardBody"])
     for needle in (
         "alarms",
         "handler_latency",
         "message_age",
         "breaker_open",
         "RunningTaskCount",
-        "DriftFound",
     ):
         assert needle in body, needle
     for integration in Integration:
         assert integration.value in body
+    # Reconciliation: the metrics the reconcile task really writes, for this stage.
+    for metric in (METRIC_DRIFT, METRIC_UNREPAIRED):
+        series = json.dumps([RECONCILE_NAMESPACE, metric, "stage", stage], separators=(",", ":"))
+        assert series.strip("[]") in body, metric
+    assert "DriftFound" not in body
+    assert "DriftUnrepaired" not in body
+
+
+def dashboard_text(body: Any) -> str:
+    """The dashboard's JSON with CloudFormation references left out (``Fn::Join`` of text and refs)."""
+    if isinstance(body, str):
+        return body
+    return "".join(part for part in body["Fn::Join"][1] if isinstance(part, str))
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -13,7 +13,7 @@ from billing_infra.app import availability_zones_context_key
 from billing_infra.deploy_role import AUDIENCE, BOOTSTRAP_ROLES
 from billing_infra.environments import ENVIRONMENTS, GITLAB_PROJECT_PATH, REGION
 from billing_infra.images import DIGEST_PATTERN, NO_IMAGE_YET, is_digest, parameter_name
-from billing_infra.services import DEPLOYED, Service
+from billing_infra.services import DEPLOYED, IMAGES, Service
 from billing_infra.synth import Synthesis
 
 STAGES = sorted(ENVIRONMENTS)
@@ -45,7 +45,7 @@ def test_subnets_are_in_the_environments_fixed_zones(synthesis: Synthesis, stage
 
 
 @pytest.mark.parametrize("stage", STAGES)
-@pytest.mark.parametrize("service", DEPLOYED, ids=lambda s: s.name)
+@pytest.mark.parametrize("service", IMAGES, ids=lambda s: s.name)  # the reconcile task too
 def test_each_service_runs_its_image_by_digest_from_a_stack_parameter(
     synthesis: Synthesis, stage: str, service: Service
 ) -> None:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from typing import Any
 
 import pytest
 
+from billing_cli.reconcile.command import METRIC_RUNS, METRIC_UNREPAIRED, NAMESPACE
 from billing_infra.app_secrets import SECRET_KEYS, secret_name
-from billing_infra.environments import ENVIRONMENTS
+from billing_infra.environments import ENVIRONMENTS, REGION
 from billing_infra.ingest import READINESS_PATH
-from billing_infra.services import CONSUMERS, DEPLOYED, INGEST, Service
+from billing_infra.reconcile import COMMAND, SCHEDULE_UTC
+from billing_infra.services import CONSUMERS, DEPLOYED, IMAGES, INGEST, RECONCILE, Service
 from billing_infra.synth import Synthesis
 from billing_infra.tasks import XRAY_ACTIONS
 from billing_infra.workspace import tool
@@ -197,7 +200,7 @@ def test_task_role_is_least_privilege(synthesis: Synthesis, stage: str, service:
 
 
 @pytest.mark.parametrize("stage", STAGES)
-@pytest.mark.parametrize("service", DEPLOYED, ids=lambda s: s.name)
+@pytest.mark.parametrize("service", IMAGES, ids=lambda s: s.name)
 def test_container_pulls_with_registry_credentials_and_gets_only_its_secrets(
     synthesis: Synthesis, stage: str, service: Service
 ) -> None:
@@ -355,7 +358,7 @@ def test_alarms_on_any_dlq_message_and_on_the_oldest_message(synthesis: Synthesi
 def test_registries_scan_on_push_and_expire_images(synthesis: Synthesis, stage: str) -> None:
     repositories = resources(synthesis.templates[stage], "AWS::ECR::Repository").values()
     assert {r["Properties"]["RepositoryName"] for r in repositories} == {
-        f"lovia-billing/{stage}/{s.name}" for s in DEPLOYED
+        f"lovia-billing/{stage}/{s.name}" for s in IMAGES
     }
     for repository in repositories:
         assert repository["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
@@ -367,12 +370,112 @@ def test_registries_scan_on_push_and_expire_images(synthesis: Synthesis, stage: 
 def test_log_groups_keep_logs_for_a_bounded_time(synthesis: Synthesis, stage: str) -> None:
     groups = resources(synthesis.templates[stage], "AWS::Logs::LogGroup").values()
     names = {g["Properties"].get("LogGroupName") for g in groups}
-    assert {f"/lovia-billing/{stage}/{s.name}" for s in DEPLOYED} <= names
+    assert {f"/lovia-billing/{stage}/{s.name}" for s in IMAGES} <= names
     for group in groups:
         assert (
             group["Properties"]["RetentionInDays"] == ENVIRONMENTS[stage].log_retention_days
             or "LogGroupName" not in group["Properties"]
         )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_reconcile_runs_daily_as_a_scheduled_task_with_its_command(synthesis: Synthesis, stage: str) -> None:
+    template = synthesis.templates[stage]
+    container = app_container(template, stage, RECONCILE)  # beside it, the trace collector
+    assert container["Command"] == COMMAND
+    assert container["Command"][:6] == [
+        "billing",
+        "reconcile",
+        "--since",
+        "yesterday",
+        "--repair",
+        "--metrics",
+    ]
+    assert "HealthCheck" not in container
+    plain = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert plain["BILLING_STAGE"] == stage
+    assert plain["XENDIT_BASE_URL"] == ENVIRONMENTS[stage].xendit_base_url
+    assert plain["RECONCILE_TIME_ZONE"] == "Asia/Jakarta"
+    ((rule_id, rule),) = resources(template, "AWS::Events::Rule").items()
+    props = rule["Properties"]
+    assert props["ScheduleExpression"] == f"cron({SCHEDULE_UTC['minute']} {SCHEDULE_UTC['hour']} * * ? *)"
+    assert props["State"] == "ENABLED"
+    (target,) = props["Targets"]
+    assert logical_id(target["EcsParameters"]["TaskDefinitionArn"]) == logical_id(
+        {"Ref": task_id(template, stage)}
+    )
+    assert target["EcsParameters"]["TaskCount"] == 1
+    assert target["EcsParameters"]["LaunchType"] == "FARGATE"
+    network = target["EcsParameters"]["NetworkConfiguration"]["AwsVpcConfiguration"]
+    assert network.get("AssignPublicIp", "DISABLED") == "DISABLED"
+    assert rule_id
+
+
+def task_id(template: Template, stage: str) -> str:
+    family = f"lovia-billing-{stage}-{RECONCILE.name}"
+    (found,) = [
+        lid
+        for lid, t in resources(template, "AWS::ECS::TaskDefinition").items()
+        if t["Properties"]["Family"] == family
+    ]
+    return found
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_reconcile_may_read_what_it_needs_and_send_only_to_the_xendit_queue(
+    synthesis: Synthesis, stage: str
+) -> None:
+    template = synthesis.templates[stage]
+    topology = Topology(stage)
+    granted = role_permissions(
+        template, task_definition(template, stage, RECONCILE)["Properties"]["TaskRoleArn"]
+    )
+    assert granted["sqs:SendMessage"] == {topology.queue_name(Integration.XENDIT)}
+    for action in (
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:PurgeQueue",
+    ):
+        assert action not in granted, action
+    # The ledger: read, and record the callback events it publishes (as the ingest does).
+    for action in ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"):
+        assert topology.ledger_table in granted[action], action
+    # The idempotency table: read mautic_sync's billing facts, never write (no claims, no facts).
+    assert granted["dynamodb:BatchGetItem"] == {topology.ledger_table, topology.idempotency_table}
+    for action in (
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    ):
+        assert topology.idempotency_table not in granted.get(action, set()), action
+    assert "dynamodb:DeleteItem" not in granted
+    assert "dynamodb:Scan" not in granted
+    # The trace collector sidecar every task runs: X-Ray takes only "*" (acknowledged IAM5, tasks.py).
+    assert {a: granted.pop(a) for a in XRAY_ACTIONS} == {key: {"*"} for key in XRAY_ACTIONS}
+    assert all("*" not in target for targets in granted.values() for target in targets)
+    assert not [a for a in granted if not a.startswith(("sqs:", "dynamodb:"))]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_reconcile_alarms_when_drift_is_left_unrepaired_or_it_does_not_report(
+    synthesis: Synthesis, stage: str
+) -> None:
+    alarms = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in resources(synthesis.templates[stage], "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == NAMESPACE
+    }
+    unrepaired, silent = alarms[METRIC_UNREPAIRED], alarms[METRIC_RUNS]
+    for alarm in (unrepaired, silent):
+        assert alarm["Dimensions"] == [{"Name": "stage", "Value": stage}]
+        assert alarm["AlarmActions"]
+        assert alarm["Period"] == 86400
+    assert (unrepaired["Threshold"], unrepaired["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+    assert unrepaired["TreatMissingData"] == "notBreaching"
+    assert (silent["Threshold"], silent["ComparisonOperator"]) == (1, "LessThanThreshold")
+    assert silent["TreatMissingData"] == "breaching"
 
 
 def test_cdk_nag_finds_nothing_unacknowledged(synthesis: Synthesis) -> None:
@@ -390,7 +493,15 @@ def test_every_cdk_nag_acknowledgment_is_deliberate_and_explained(synthesis: Syn
         for rule, reason in rules.items()
         if "AwsSolutions-" in rule
     }
-    assert {rule.removeprefix("AwsSolutions::") for rule in ours} == {
+    acknowledged = {rule.removeprefix("AwsSolutions::") for rule in ours}
+    # EventBridge tagging the reconcile tasks it starts (billing_infra.reconcile): only the cluster's
+    # tasks, named by the cluster's logical id; never a bare "*".
+    task_tagging = re.compile(
+        rf"AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:ecs:{REGION}:\*:task/<Cluster[0-9A-F]{{8}}>/\*\]"
+    )
+    tagging = {rule for rule in acknowledged if task_tagging.fullmatch(rule)}
+    assert len(tagging) == 1, acknowledged
+    assert acknowledged - tagging == {
         "AwsSolutions-ECS2",
         "AwsSolutions-EC23",
         "AwsSolutions-IAM5[Resource::*]",  # X-Ray only; any other wildcard still fails

@@ -108,6 +108,42 @@ def test_list_filters_by_status_and_expire_changes_it(xendit: httpx.Client) -> N
     assert xendit.get("/v2/invoices", params={"external_id": "nope"}).json() == []
 
 
+def test_list_filters_by_paid_created_and_expired_time_and_pages_with_last_invoice(
+    xendit: httpx.Client,
+) -> None:
+    early, late, unpaid, expired = (_create(xendit, external_id=f"inv-{n}").json() for n in range(4))
+    for invoice, paid_at in ((early, "2026-11-24T23:59:59.000Z"), (late, "2026-11-25T10:00:00.000Z")):
+        paid = xendit.post(
+            f"/_sandbox/invoices/{invoice['id']}/pay", json={"channel": "BCA", "paid_at": paid_at}
+        )
+        assert paid.status_code == 200
+    xendit.post(f"/invoices/{expired['id']}/expire!")
+    day = {"paid_after": "2026-11-25T00:00:00.000Z", "paid_before": "2026-11-25T23:59:59.999Z"}
+
+    in_day = xendit.get("/v2/invoices", params={**day, "statuses": "PAID"}).json()
+    ever_paid = xendit.get("/v2/invoices", params={"paid_after": "2000-01-01T00:00:00Z"}).json()
+    created = xendit.get("/v2/invoices", params={"created_after": early["created"]}).json()
+    gone = xendit.get(
+        "/v2/invoices", params={"statuses": "EXPIRED", "expired_after": "2000-01-01T00:00:00Z"}
+    ).json()
+    first = xendit.get("/v2/invoices", params={"created_after": early["created"], "limit": 3}).json()
+    rest = xendit.get(
+        "/v2/invoices",
+        params={"created_after": early["created"], "limit": 3, "last_invoice": first[-1]["id"]},
+    ).json()
+    bad = xendit.get("/v2/invoices", params={"paid_after": "yesterday"})
+    naive = xendit.get("/v2/invoices", params={"paid_after": "2026-11-25T00:00:00"})
+
+    assert [i["id"] for i in in_day] == [late["id"]]
+    assert {i["id"] for i in ever_paid} == {early["id"], late["id"]}  # unpaid ones have no paid_at
+    assert [i["id"] for i in created] == [expired["id"], unpaid["id"], late["id"], early["id"]]
+    assert [i["id"] for i in gone] == [expired["id"]]
+    assert [i["id"] for i in first + rest] == [i["id"] for i in created]
+    assert (bad.status_code, bad.json()["error_code"]) == (400, "API_VALIDATION_ERROR")
+    assert "paid_after" in bad.json()["message"]
+    assert naive.status_code == 400
+
+
 def test_rate_limit_answers_429_with_rate_limit_headers(sandbox_url: Callable[..., str]) -> None:
     base = sandbox_url("xendit", secret_key=KEY, rate_limit=2, rate_limit_window_seconds=30)
     with httpx.Client(base_url=base, auth=(KEY, "")) as client:

@@ -191,3 +191,18 @@ def test_precision_is_still_checked_per_currency() -> None:
     check_precision(Decimal("150000.00"), "IDR")  # trailing zeros are no decimals
     with pytest.raises(ValueError, match="decimal places"):
         check_precision(Decimal("150000.5"), "IDR")
+
+
+def test_a_huge_negative_exponent_amount_in_a_callback_is_refused_not_a_crash() -> None:
+    """Found by the OpenAPI fuzzing: -1.5e308 reached ``quantize`` and overflowed (a 500)."""
+    import json
+
+    from pydantic import TypeAdapter, ValidationError
+
+    from lovia_billing._money import CallbackAmount, JsonNumber
+
+    adapter: TypeAdapter[Decimal] = TypeAdapter(CallbackAmount)
+    for raw in ("-1.508227677638668e+308", "1.9e+308"):
+        with pytest.raises(ValidationError, match="largest accepted amount"):
+            adapter.validate_python(json.loads(raw, parse_float=JsonNumber))
+    assert adapter.validate_python(json.loads("1e3", parse_float=JsonNumber)) == Decimal(1000)

@@ -6,6 +6,7 @@ documented and matching its schema, and a refused request queues nothing.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,9 @@ FUZZ = settings(
     deadline=None,
     database=None,  # no .hypothesis/ folder left in the tree
     suppress_health_check=list(HealthCheck),
+    # A fixed seed in `make test`, so a green run stays green; FUZZ_RANDOM=1 explores new examples
+    # (it found the two 500s fixed on 2026-11-30).
+    derandomize=os.environ.get("FUZZ_RANDOM") != "1",
 )
 
 

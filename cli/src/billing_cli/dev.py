@@ -2,8 +2,14 @@
 
 Starts the AWS stand-in, creates the stage's queues and tables from the topology (purged: moto's
 FIFO sends slow down as queues grow), then the four sandboxes, the ingest and the four consumers,
-each a child process with its log in ``.local/logs/``. One status line per component. Ctrl-C or
-SIGTERM stops every child (SIGTERM, then SIGKILL after the grace period) and exits 0.
+each a child process with its log in ``.local/logs/`` (unbuffered: ``PROCESS_ENV``). One status
+line per component. Ctrl-C or SIGTERM stops every child (SIGTERM, then SIGKILL after the grace
+period) and exits 0.
+
+It also supervises: a component that dies is named in one line and started again, at most
+``--max-restarts`` times each. The AWS stand-in keeps everything in memory, so when it dies its
+queues, messages and tables are gone; it is started again and the stage's queues and tables are
+provisioned afresh (empty), and the line says so.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ import httpx
 import typer
 from rich.console import Console
 
-from billing_cli.local_stack import REGION, Component, components
+from billing_cli.local_stack import PROCESS_ENV, REGION, Component, components
 
 STOP_GRACE_SECONDS = 30.0
 READY_TIMEOUT_SECONDS = 60.0
+MAX_RESTARTS = 5
 console = Console(highlight=False)
 
 
@@ -37,6 +44,7 @@ class Child:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = field(default=None, repr=False)
+    restarts: int = 0
 
     @property
     def url(self) -> str | None:
@@ -55,8 +63,9 @@ def _executable(command: tuple[str, ...]) -> list[str]:
 
 def _start(child: Child, base_env: dict[str, str]) -> None:
     child.log_path.parent.mkdir(parents=True, exist_ok=True)
-    child.log = child.log_path.open("ab")
-    env = {**base_env, **child.component.env}
+    if child.log is None:
+        child.log = child.log_path.open("ab")
+    env = {**base_env, **PROCESS_ENV, **child.component.env}
     if child.component.kind != "aws":
         env["HOST"] = "127.0.0.1"  # processes on this machine: loopback only
     args = [a if a != "0.0.0.0" else "127.0.0.1" for a in _executable(child.component.command)]
@@ -106,10 +115,15 @@ def _stop_all(children: list[Child]) -> None:
             child.log.close()
 
 
+#: What ``.local/env`` exports: the stand-in, and the sandboxes' URLs and made-up local keys (which
+#: ``billing reconcile`` reads like the consumers do).
+_ENV_PREFIXES = ("AWS_", "XENDIT_", "ERPNEXT_", "CHARTMOGUL_", "MAUTIC_")
+
+
 def _write_env_file(log_dir: Path, stage: str, env: dict[str, str]) -> Path:
-    """``.local/env``: the variables that point ``billing`` and boto at the local stand-in."""
+    """``.local/env``: the variables that point ``billing`` and boto at the local stand-in and sandboxes."""
     path = log_dir.parent / "env"
-    lines = [f"export {k}={v}" for k, v in sorted(env.items()) if k.startswith("AWS_")]
+    lines = [f"export {k}={v}" for k, v in sorted(env.items()) if k.startswith(_ENV_PREFIXES)]
     path.write_text("\n".join([*lines, f"export BILLING_STAGE={stage}", ""]))
     return path
 
@@ -130,6 +144,7 @@ def run_stack(
     only: Callable[[Component], bool] = lambda _c: True,
     stop: threading.Event | None = None,
     port_offset: int = 0,
+    max_restarts: int = MAX_RESTARTS,
 ) -> int:
     """Start the stack and block until ``stop`` is set or a signal arrives; returns the exit code."""
     stop = stop or threading.Event()
@@ -155,7 +170,8 @@ def run_stack(
             if child.component.kind == "aws" and ready:
                 aws_env = next((c.env for c in stack if c.name == "ingest"), {})
                 _provision(stage, aws_env)
-                _write_env_file(log_dir, stage, aws_env)
+                consumer_env = next((c.env for c in stack if c.kind == "consumer"), {})
+                _write_env_file(log_dir, stage, {**consumer_env, **aws_env})
             _status(child, "ready" if ready and child.url else "running" if ready else "failed")
             if not ready:
                 console.print(f"[red]{child.component.name} did not start; see {child.log_path}[/]")
@@ -166,11 +182,11 @@ def run_stack(
             f"'local-dev-api-key'), docs http://127.0.0.1:{3005 + port_offset}/schema. "
             "Ctrl-C stops everything."
         )
+        aws_env = next((c.env for c in stack if c.name == "ingest"), {})
         while not stop.wait(1.0):
             for child in children:
-                if child.process is not None and child.process.poll() is not None:
-                    _status(child, f"exit {child.process.returncode}")
-                    child.process = None
+                if not stop.is_set() and child.process is not None and child.process.poll() is not None:
+                    _restart(child, stage, base_env, aws_env, max_restarts)
         return 0
     finally:
         for sig, handler in previous.items():
@@ -180,6 +196,41 @@ def run_stack(
         console.print("stopped.")
 
 
+def _restart(
+    child: Child, stage: str, base_env: dict[str, str], aws_env: dict[str, str], max_restarts: int
+) -> None:
+    """Say which component died and start it again (the stand-in: with its queues and tables)."""
+    assert child.process is not None
+    name, code = child.component.name, child.process.returncode
+    if child.restarts >= max_restarts:
+        console.print(
+            f"[red]{name} died (exit {code}); not restarted: it was restarted {max_restarts} times "
+            f"already. See {child.log_path}[/]",
+            soft_wrap=True,  # one line, however long
+        )
+        child.process = None
+        return
+    child.restarts += 1
+    if child.component.kind == "aws":
+        console.print(
+            f"[red]{name} died (exit {code}); restarting it ({child.restarts}/{max_restarts}): its "
+            "queues, messages and tables were in memory and are lost; the stage's queues and tables "
+            f"are provisioned again, empty. See {child.log_path}[/]",
+            soft_wrap=True,
+        )
+    else:
+        console.print(
+            f"[red]{name} died (exit {code}); restarting it ({child.restarts}/{max_restarts}). "
+            f"See {child.log_path}[/]",
+            soft_wrap=True,
+        )
+    _start(child, base_env)
+    ready = _wait_ready(child, "/health/ready" if name == "ingest" else "/")
+    if ready and child.component.kind == "aws":
+        _provision(stage, aws_env)
+    _status(child, "ready" if ready and child.url else "running" if ready else "failed")
+
+
 def dev(
     stage: Annotated[str, typer.Option(help="stage name for queues and tables")] = "local",
     dedup_window: Annotated[int, typer.Option(help="SQS FIFO deduplication window of the stand-in, s")] = 300,
@@ -187,9 +238,19 @@ def dev(
     port_offset: Annotated[
         int, typer.Option(help="add this to every port (a second stack beside the first)")
     ] = 0,
+    max_restarts: Annotated[
+        int, typer.Option(help="how many times each component that dies is started again")
+    ] = MAX_RESTARTS,
 ) -> None:
     """Run the local stack in the foreground (AWS stand-in, sandboxes, ingest, consumers).
 
+    A component that dies is started again (at most --max-restarts times); when the AWS stand-in
+    dies, its in-memory queues and tables are lost and provisioned again, empty.
+
     Example: billing dev --stage local
     """
-    raise typer.Exit(run_stack(stage, log_dir=logs, dedup_window=dedup_window, port_offset=port_offset))
+    raise typer.Exit(
+        run_stack(
+            stage, log_dir=logs, dedup_window=dedup_window, port_offset=port_offset, max_restarts=max_restarts
+        )
+    )

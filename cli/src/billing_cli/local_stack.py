@@ -18,6 +18,9 @@ LOCAL_CHARTMOGUL_KEY = "local-chartmogul-key"
 LOCAL_CHARTMOGUL_DATA_SOURCE = "ds_local_lovia"
 LOCAL_MAUTIC_CLIENT_ID, LOCAL_MAUTIC_CLIENT_SECRET = "local-mautic-client", "local-mautic-secret"
 REGION = "ap-southeast-1"
+#: What every component gets when it runs as a local process (``billing dev``, the test stack): its
+#: output written as it happens, not in 8 KiB blocks (the Dockerfile sets the same in containers).
+PROCESS_ENV = {"PYTHONUNBUFFERED": "1"}
 
 
 @dataclass(frozen=True)

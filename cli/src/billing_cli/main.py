@@ -19,11 +19,16 @@ from billing_cli.erpnext import erpnext_app
 from billing_cli.events import events_app
 from billing_cli.queues import EPILOG as QUEUES_EPILOG
 from billing_cli.queues import queues
+from billing_cli.reconcile import EPILOG as RECONCILE_EPILOG
+from billing_cli.reconcile import reconcile
 
 app = typer.Typer(
     name="billing",
     cls=OneLineErrorGroup,
-    help="Lovia Billing operators' command line: queues, dead letters, redrive, replay, the ledger.",
+    help=(
+        "Lovia Billing operators' command line: queues, dead letters, redrive, replay, the ledger, "
+        "reconciliation."
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="markdown",  # docstring paragraphs reflowed to the terminal's width
@@ -34,6 +39,7 @@ app.command(name="queues", epilog=QUEUES_EPILOG)(queues)
 app.add_typer(dlq_app)
 app.add_typer(events_app)
 app.add_typer(erpnext_app)
+app.command(name="reconcile", epilog=RECONCILE_EPILOG)(reconcile)
 
 
 def _print_version(asked: bool) -> None:

@@ -16,7 +16,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from billing_infra.nag import acknowledge
-from billing_infra.services import DEPLOYED
+from billing_infra.services import IMAGES
 
 #: Environment variables each service reads from its secret.
 SECRET_KEYS: Final[dict[str, tuple[str, ...]]] = {
@@ -25,6 +25,16 @@ SECRET_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "erpnext-sync": ("ERPNEXT_API_KEY", "ERPNEXT_API_SECRET"),
     "chartmogul-sync": ("CHARTMOGUL_API_KEY",),
     "mautic-sync": ("MAUTIC_CLIENT_ID", "MAUTIC_CLIENT_SECRET"),
+    # Read access is all it needs: a Xendit key with read permission, an ERPNext user who may read
+    # Sales Invoices and Payment Entries, a ChartMogul key, a Mautic API user (docs/operations.md).
+    "reconcile": (
+        "XENDIT_SECRET_KEY",
+        "ERPNEXT_API_KEY",
+        "ERPNEXT_API_SECRET",
+        "CHARTMOGUL_API_KEY",
+        "MAUTIC_CLIENT_ID",
+        "MAUTIC_CLIENT_SECRET",
+    ),
 }
 NO_ROTATION = (
     "Third-party credentials (Xendit, ERPNext, ChartMogul, Mautic, GitLab deploy token) and our own "
@@ -41,7 +51,7 @@ class AppSecrets(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, stage: str) -> None:
         super().__init__(scope, construct_id)
         self.by_service: dict[str, secretsmanager.Secret] = {}
-        for service in DEPLOYED:
+        for service in IMAGES:
             self.by_service[service.name] = self._secret(
                 service.name, stage, f"{', '.join(SECRET_KEYS[service.name])} of {service.name}"
             )

@@ -1,4 +1,5 @@
-"""The images a stack runs: one CloudFormation parameter per service, an image digest.
+"""The images a stack runs: one CloudFormation parameter per image (the five services and the daily
+reconcile task), an image digest.
 
 A task definition names its image by digest (``…/ingest@sha256:…``), never by a tag that can move.
 The digests are stack parameters, not part of the template, so the template is the same for every
@@ -15,7 +16,7 @@ from typing import Final
 from aws_cdk import CfnParameter
 from constructs import Construct
 
-from billing_infra.services import DEPLOYED, Service
+from billing_infra.services import IMAGES, Service
 
 DIGEST_PATTERN: Final = r"^sha256:[0-9a-f]{64}$"
 #: Stands for "no image yet" on the first deploy, which starts no task (``-c firstDeploy=true``).
@@ -37,12 +38,13 @@ def is_digest(value: str) -> bool:
 
 
 class ImageDigests(Construct):
-    """The digest parameters of every deployed service."""
+    """The digest parameters of every image: the services and the scheduled reconcile task, so the task
+    runs the same tested build as the services of its release."""
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self.by_service: dict[str, str] = {}
-        for service in DEPLOYED:
+        for service in IMAGES:
             parameter = CfnParameter(
                 scope,
                 parameter_name(service),

@@ -5,9 +5,11 @@ Every alarm notifies the stage's SNS topic when it fires and when it clears. The
 - AWS: the load balancer (ELB and target 5xx, unhealthy hosts, requests), Container Insights
   (running and desired tasks per service), SQS (the queues' alarms live in ``messaging.py``);
 - the consumers' EMF lines (namespace ``LoviaBilling``, dimension ``integration``): ``processed``,
-  ``failed``, ``retried``, ``dead``, ``duplicate``, ``handler_latency``, ``message_age``, the
-  circuit breaker's ``breaker_open`` (1 while the integration's breaker is open) and the scheduled
-  reconciliation's ``DriftFound`` / ``DriftUnrepaired`` (differences found, and left unrepaired);
+  ``failed``, ``retried``, ``dead``, ``duplicate``, ``handler_latency``, ``message_age`` and the
+  circuit breaker's ``breaker_open`` (1 while the integration's breaker is open);
+- the daily reconcile task's EMF lines (namespace ``LoviaBilling``, dimension ``stage``):
+  ``reconcile_drift_found`` and ``reconcile_unrepaired``, on the dashboard here; their alarms (drift
+  left unrepaired, no run reported) live with the task in ``reconcile.py``;
 - the ingest's log: a metric filter counts refused callbacks, the JSON log line the ingest writes
   once per refused request with ``route``, ``status`` (a JSON number) and ``error_code``.
 
@@ -28,6 +30,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from billing_cli.reconcile.command import METRIC_DRIFT, METRIC_UNREPAIRED
+from billing_cli.reconcile.command import NAMESPACE as RECONCILE_NAMESPACE
 from billing_infra.messaging import Messaging
 from lovia_billing.consumer._metrics import NAMESPACE as CONSUMER_NAMESPACE
 from lovia_billing.topology import Integration
@@ -37,8 +41,6 @@ REFUSED_CALLBACKS: Final = "RefusedCallbacks"
 #: One JSON log line per refused request; a refused Xendit callback is a 401 on a webhook route.
 REFUSED_CALLBACK_PATTERN: Final = '{ ($.status = 401) && ($.route = "/webhooks/xendit*") }'
 BREAKER_OPEN: Final = "breaker_open"  # written by the consumer runtime (consumer/_metrics.py)
-DRIFT_FOUND: Final = "DriftFound"
-DRIFT_UNREPAIRED: Final = "DriftUnrepaired"
 CONSUMER_FAILED: Final = "failed"
 
 #: Thresholds (each alarm's description says what it means and what to do).
@@ -250,25 +252,6 @@ class Observability(Construct):
                 threshold=1,
                 evaluation_periods=BREAKER_OPEN_MINUTES,
             )
-            for name, what in (
-                (DRIFT_FOUND, "found differences between the ledger and"),
-                (DRIFT_UNREPAIRED, "could not repair differences between the ledger and"),
-            ):
-                self._alarm(
-                    f"{integration}-{name}",
-                    cloudwatch.Metric(
-                        namespace=CONSUMER_NAMESPACE,
-                        metric_name=name,
-                        dimensions_map={"integration": integration.value},
-                        statistic="Sum",
-                        period=Duration.hours(1),
-                    ),
-                    description=(
-                        f"The scheduled reconciliation {what} {integration}: see its log line "
-                        "for the events concerned (docs/operations.md)."
-                    ),
-                    threshold=1,
-                )
 
     # ---- dashboard -------------------------------------------------------------------------------
 
@@ -371,18 +354,18 @@ class Observability(Construct):
                 ],
                 width=12,
             ),
+            # One run a day (billing_infra.reconcile), so one point a day per metric.
             cloudwatch.GraphWidget(
-                title="Reconciliation drift (1 h)",
+                title="Daily reconciliation: drift found and left unrepaired",
                 left=[
                     cloudwatch.Metric(
-                        namespace=CONSUMER_NAMESPACE,
+                        namespace=RECONCILE_NAMESPACE,
                         metric_name=name,
-                        dimensions_map={"integration": integration.value},
-                        statistic="Sum",
-                        period=Duration.hours(1),
+                        dimensions_map={"stage": watched.stage},
+                        statistic="Maximum",
+                        period=Duration.days(1),
                     )
-                    for name in (DRIFT_FOUND, DRIFT_UNREPAIRED)
-                    for integration in Integration
+                    for name in (METRIC_DRIFT, METRIC_UNREPAIRED)
                 ],
                 width=12,
             ),

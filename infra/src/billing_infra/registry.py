@@ -1,7 +1,7 @@
-"""ECR repositories, one per deployed image: the team's alternative to GitLab's registry.
+"""ECR repositories, one per image (services and the scheduled task): the alternative to GitLab's registry.
 
 Tags are immutable: an image is pushed once under its commit SHA and run by digest, so nothing can
-move a tag under a running service (docs/deploy.md, "Images").
+move a tag under a running service or scheduled task (docs/deploy.md, "Images").
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
-from billing_infra.services import DEPLOYED
+from billing_infra.services import IMAGES
 
 UNTAGGED_IMAGE_DAYS: Final = 7
 #: Enough SHA-tagged images to roll back weeks of deploys.
@@ -49,5 +49,5 @@ class Repositories(Construct):
                 ],
                 removal_policy=RemovalPolicy.RETAIN,
             )
-            for service in DEPLOYED
+            for service in IMAGES
         }

@@ -29,7 +29,7 @@ from typing import Final
 
 from billing_infra.environments import ENVIRONMENTS, DeployEnvironment
 from billing_infra.images import digest_variable, is_digest, parameter_name
-from billing_infra.services import DEPLOYED
+from billing_infra.services import IMAGES
 from billing_infra.workspace import REPO_ROOT
 
 #: The CDK CLI deploy jobs run (npm ``aws-cdk``), pinned so a release never picks up a new CLI.
@@ -42,10 +42,10 @@ class ReleaseError(Exception):
 
 
 def digests_from(env: Mapping[str, str]) -> dict[str, str]:
-    """Every deployed service's digest, by service name; refuses a missing or malformed one."""
+    """Every image's digest (services and the reconcile task), by name; refuses a missing or malformed one."""
     digests: dict[str, str] = {}
     problems: list[str] = []
-    for service in DEPLOYED:
+    for service in IMAGES:
         value = env.get(digest_variable(service), "").strip()
         if not is_digest(value):
             problems.append(f"{digest_variable(service)}={value!r}")
@@ -70,7 +70,7 @@ def deploy_command(environment: DeployEnvironment, digests: Mapping[str, str]) -
         "--progress",
         "events",
     ]
-    for service in DEPLOYED:
+    for service in IMAGES:
         command += ["--parameters", f"{stack}:{parameter_name(service)}={digests[service.name]}"]
     return command
 

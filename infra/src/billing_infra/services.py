@@ -47,5 +47,11 @@ INGEST: Final = Service("ingest", "billing-ingest", "services/ingest", "billing-
 CONSUMERS: Final = tuple(consumer(integration) for integration in Integration)
 #: What runs in AWS: built and pushed by CI, one Fargate service each.
 DEPLOYED: Final = (INGEST, *CONSUMERS)
+#: The operators' command line as an image: ``billing reconcile`` runs from it as a daily scheduled
+#: task (no service, no health check: it runs, reports and exits).
+RECONCILE: Final = Service("reconcile", "billing-cli", "cli", "billing")
+SCHEDULED: Final = (RECONCILE,)
+#: Every image CI builds and pushes (services and scheduled tasks).
+IMAGES: Final = (*DEPLOYED, *SCHEDULED)
 #: The AWS stand-in and the API sandboxes share one image; docker-compose only, never deployed.
 SANDBOXES: Final = Service("sandboxes", "billing-sandboxes", "sandboxes", "billing-sandbox")

@@ -21,6 +21,7 @@ from billing_infra.ingest import IngestService
 from billing_infra.messaging import Messaging
 from billing_infra.nag import acknowledge
 from billing_infra.observability import Observability, Watched
+from billing_infra.reconcile import ReconcileTask
 from billing_infra.registry import Repositories
 from billing_infra.services import CONSUMERS
 from billing_infra.tasks import TaskContext
@@ -40,7 +41,10 @@ class BillingStack(Stack):
             environment.stack_name,
             stack_name=environment.stack_name,
             env=Environment(account=environment.account, region=REGION),
-            description=f"Lovia Billing {environment.stage}: ingest, four consumers, queues, tables",
+            description=(
+                f"Lovia Billing {environment.stage}: ingest, four consumers, daily reconciliation, "
+                "queues, tables"
+            ),
             termination_protection=environment.is_production,
         )
         self.environment_config = environment
@@ -74,6 +78,9 @@ class BillingStack(Stack):
             )
             for service in CONSUMERS
         }
+        self.reconcile = ReconcileTask(
+            self, "Reconcile", ctx=ctx, messaging=self.messaging, alarm_topic=alarm_topic
+        )
         self.deploy_role = GitLabDeployRole(self, "GitLabDeploy", environment=environment)
         self.observability = Observability(
             self,

@@ -1,4 +1,4 @@
-"""What every Fargate service of the stack shares: image, logs, secrets, roles, traces, safe deployments.
+"""What every Fargate task of the stack shares: image, logs, secrets, roles, traces, safe deployments.
 
 Traces: each task runs the AWS Distro for OpenTelemetry collector as a sidecar; the service sends
 OTLP to it on localhost (``OTEL_EXPORTER_OTLP_ENDPOINT``) and it forwards to X-Ray. Without that
@@ -92,10 +92,12 @@ def task_definition(
     cpu: int,
     memory_mib: int,
     environment: dict[str, str],
-    health_check: ecs.HealthCheck,
+    health_check: ecs.HealthCheck | None,
     port: int | None = None,
+    command: list[str] | None = None,
 ) -> tuple[ecs.FargateTaskDefinition, logs.LogGroup]:
-    """The service's task definition (its container and the trace collector) and its log group."""
+    """The task definition of one image (its container and the trace collector) and its log group;
+    ``command`` overrides the image's ``CMD`` (a scheduled task's arguments)."""
     log_group = logs.LogGroup(
         scope,
         "Logs",
@@ -121,6 +123,7 @@ def task_definition(
         secrets=ctx.secrets.container_secrets(service.name),
         logging=ecs.LogDrivers.aws_logs(stream_prefix=service.name, log_group=log_group),
         health_check=health_check,
+        command=command,
         stop_timeout=STOP_TIMEOUT,
         port_mappings=[ecs.PortMapping(container_port=port)] if port else None,
         essential=True,

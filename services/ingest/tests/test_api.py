@@ -168,4 +168,5 @@ def test_not_ready_when_queues_are_missing(serve_asgi: Any, aws_endpoint: str) -
     assert httpx.get(f"{url}/").status_code == 200
     ready = httpx.get(f"{url}/health/ready")
     assert ready.status_code == 503
-    assert "unreachable" in ready.json()["error"]["message"]
+    assert "unreachable or missing" in ready.json()["error"]["message"]
+    assert len(ready.json()["error"]["details"]) == 6  # four queues and two tables

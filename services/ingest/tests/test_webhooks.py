@@ -212,3 +212,14 @@ def test_a_refund_route_refuses_a_body_that_is_no_envelope(client: httpx.Client,
     response = callback(client, {"id": "rfd-1", "amount": 5}, path="refund")
     assert response.status_code == 422
     assert queues.total() == 0
+
+
+def test_an_fva_callback_with_empty_ids_is_422_and_queues_nothing(
+    client: httpx.Client, queues: Queues
+) -> None:
+    """Found by the OpenAPI fuzzing: an empty external_id reached the ledger look-up and answered 500."""
+    response = callback(client, {**FVA_PAID_CALLBACK, "external_id": "", "owner_id": ""}, path="fva")
+    assert response.status_code == 422, response.text
+    fields = {d["field"] for d in response.json()["error"]["details"]}
+    assert {"body.external_id", "body.owner_id"} <= fields
+    assert queues.total() == 0

@@ -166,9 +166,9 @@ def _callback_number(value: Any) -> Any:
     if value.has_exponent:
         if not number.is_finite() or number != number.to_integral_value():
             raise ValueError(f"{value} written with an exponent must be a whole number")
-        if number > ABSOLUTE_MAX_AMOUNT:
+        if abs(number) > ABSOLUTE_MAX_AMOUNT:  # negative ones too: quantize would overflow on them
             raise ValueError(
-                f"amount {number:E} is above the largest accepted amount {ABSOLUTE_MAX_AMOUNT:f}"
+                f"amount {number:E} is beyond the largest accepted amount {ABSOLUTE_MAX_AMOUNT:f}"
             )
         return number.quantize(Decimal(1))  # 1E+3 -> 1000: the plain form every reader takes
     return number

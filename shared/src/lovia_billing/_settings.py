@@ -113,6 +113,26 @@ class IngestSettings(BillingSettings):
     graphql_ide: bool = Field(default=True, description="serve GraphiQL at GET /graphql (from local files)")
     graphql_introspection: bool = Field(default=True, description="answer GraphQL introspection queries")
     console_enabled: bool = Field(default=True, description="serve the operators' console at /console")
+    answer_deadline_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        lt=30,
+        description="longest a request waits for AWS before it is answered 503 with Retry-After "
+        "(Xendit gives up on a callback after 30 s)",
+    )
+    aws_connect_timeout_seconds: float = Field(
+        default=1.0, gt=0, description="AWS connect timeout, per attempt"
+    )
+    aws_read_timeout_seconds: float = Field(default=2.0, gt=0, description="AWS read timeout, per attempt")
+    aws_max_attempts: int = Field(
+        default=2,
+        ge=1,
+        le=10,
+        description="attempts per AWS call, the first included (botocore standard mode)",
+    )
+    ready_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="limit of each readiness check (queues, tables), run together"
+    )
 
     _split = field_validator("billing_api_keys", "xendit_callback_token", mode="before")(split_list)
 

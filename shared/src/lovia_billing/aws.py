@@ -19,13 +19,23 @@ if TYPE_CHECKING:
     from types_aiobotocore_sqs import SQSClient
 
 
-def client_config(max_pool_connections: int = 64) -> AioConfig:
-    # Standard retry mode retries throttling and 5xx from AWS itself; our own retries sit above.
+def client_config(
+    max_pool_connections: int = 64,
+    *,
+    connect_timeout: float = 5,
+    read_timeout: float = 30,  # above the 20 s long poll
+    max_attempts: int = 4,
+) -> AioConfig:
+    """botocore's own timeouts and retries (``standard`` mode: throttling, 5xx, timeouts and
+    connection errors, with jittered backoff and a retry quota that stops retrying in an outage).
+
+    The defaults suit a consumer's long polls; the ingest passes shorter ones (``IngestSettings``).
+    """
     return AioConfig(
-        retries={"max_attempts": 4, "mode": "standard"},
+        retries={"max_attempts": max_attempts, "mode": "standard"},
         max_pool_connections=max_pool_connections,
-        connect_timeout=5,
-        read_timeout=30,  # above the 20 s long poll
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
     )
 
 
@@ -36,10 +46,12 @@ class AwsClients:
 
 
 @asynccontextmanager
-async def open_aws_clients(region: str, *, max_pool_connections: int = 64) -> AsyncIterator[AwsClients]:
-    """Open the SQS and DynamoDB clients for the process's lifetime."""
+async def open_aws_clients(
+    region: str, *, max_pool_connections: int = 64, config: AioConfig | None = None
+) -> AsyncIterator[AwsClients]:
+    """Open the SQS and DynamoDB clients for the process's lifetime (``config``: ``client_config()``)."""
     session = get_session()
-    config = client_config(max_pool_connections)
+    config = config or client_config(max_pool_connections)
     async with AsyncExitStack() as stack:
         sqs: Any = await stack.enter_async_context(
             session.create_client("sqs", region_name=region, config=config)

@@ -73,13 +73,12 @@ class Publisher:
                 self._urls[integration] = response["QueueUrl"]
             return self._urls[integration]
 
-    async def check_queues(self) -> None:
-        """Ask SQS about every resolved queue; raises if one cannot be reached."""
+    async def check_queues(self, integrations: Sequence[Integration] | None = None) -> None:
+        """Ask SQS about each resolved queue (or those of ``integrations``); raises if one cannot be
+        reached."""
+        urls = self._urls.values() if integrations is None else [await self._url(i) for i in integrations]
         await asyncio.gather(
-            *(
-                self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
-                for url in self._urls.values()
-            )
+            *(self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]) for url in urls)
         )
 
     async def publish(

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import httpx
 import pytest
 
 from lovia_billing import DownstreamTimeout, DownstreamUnavailable, PermanentError, RateLimited
-from lovia_billing.clients.xendit import CreateInvoiceRequest, InvoiceCustomer, InvoiceItem, XenditClient
+from lovia_billing.clients.xendit import (
+    CreateInvoiceRequest,
+    InvoiceCustomer,
+    InvoiceItem,
+    RateLimitPacer,
+    XenditClient,
+)
 
 KEY = "xnd_development_client_test"
 
@@ -113,3 +122,76 @@ async def test_a_hanging_xendit_is_a_timeout(base_url: str) -> None:
     async with XenditClient(base_url, KEY, timeout=0.3) as xendit:
         with pytest.raises(DownstreamTimeout):
             await xendit.get_invoice("x")
+
+
+async def _paid(base_url: str, xendit: XenditClient, external_id: str, paid_at: str) -> str:
+    invoice = await xendit.create_invoice(_request(external_id))
+    async with httpx.AsyncClient() as client:
+        paid = await client.post(
+            f"{base_url}/_sandbox/invoices/{invoice.id}/pay", json={"channel": "BCA", "paid_at": paid_at}
+        )
+    paid.raise_for_status()
+    return invoice.id
+
+
+async def test_iter_invoices_reads_the_paid_window_page_by_page(base_url: str, xendit: XenditClient) -> None:
+    inside = [await _paid(base_url, xendit, f"in-{n}", f"2026-11-25T0{n}:00:00.000Z") for n in range(5)]
+    await _paid(base_url, xendit, "before", "2026-11-24T23:00:00.000Z")
+    await xendit.create_invoice(_request("unpaid"))
+    after, before = datetime(2026, 11, 25, tzinfo=UTC), datetime(2026, 11, 26, tzinfo=UTC)
+
+    pages = [
+        [invoice.id for invoice in page]
+        async for page in xendit.iter_invoices(statuses=["PAID"], paid=(after, before), page_size=2)
+    ]
+
+    assert [len(page) for page in pages] == [2, 2, 1]
+    assert [invoice_id for page in pages for invoice_id in page] == inside[::-1]  # newest first
+
+
+async def test_a_pacer_waits_for_rate_limit_reset_instead_of_meeting_429(
+    sandbox_url: Callable[..., str],
+) -> None:
+    url = sandbox_url("xendit", secret_key=KEY, rate_limit=2, rate_limit_window_seconds=1.5)
+    pacer = RateLimitPacer()
+    async with XenditClient(url, KEY, pacer=pacer) as xendit:
+        for n in range(5):
+            await xendit.create_invoice(_request(f"inv-{n}"))
+        await asyncio.sleep(1.6)  # the creations' window passes; listing has its own budget anyway
+        started = time.monotonic()
+        pages = [page async for page in xendit.iter_invoices(page_size=1)]
+        took = time.monotonic() - started
+
+    assert len(pages) == 5
+    assert pacer.requests["GET /v2/invoices"] == 6  # five pages and the empty one after them
+    assert sum(pacer.throttled.values()) == 0  # the headers said when to come back: never a 429
+    assert pacer.requests["POST /v2/invoices"] == 5  # its own budget: the third creation waited
+    assert took >= 2 * 1.5 - 0.2  # six requests at two per 1.5 s window: two waits at least
+    assert pacer.waited_seconds > 0
+
+
+async def test_iter_refunds_follows_after_id(base_url: str, xendit: XenditClient) -> None:
+    paid = [await _paid(base_url, xendit, f"r-{n}", "2026-11-25T01:00:00.000Z") for n in range(3)]
+    async with httpx.AsyncClient(base_url=base_url, auth=(KEY, "")) as client:
+        for invoice_id in paid:
+            (
+                await client.post("/refunds", json={"invoice_id": invoice_id, "reason": "OTHERS"})
+            ).raise_for_status()
+
+    pages = [page async for page in xendit.iter_refunds(page_size=2)]
+
+    assert [len(page) for page in pages] == [2, 1]
+    assert [refund.invoice_id for page in pages for refund in page] == paid[::-1]
+    assert all(refund.status == "SUCCEEDED" for page in pages for refund in page)
+
+
+async def test_a_pacer_retries_a_429_after_rate_limit_reset(sandbox_url: Callable[..., str]) -> None:
+    url = sandbox_url("xendit", secret_key=KEY, rate_limit=1, rate_limit_window_seconds=1)
+    async with XenditClient(url, KEY) as eager:
+        await eager.find_invoices(external_id="a")  # another client spent the budget
+    pacer = RateLimitPacer()
+    async with XenditClient(url, KEY, pacer=pacer) as xendit:
+        found = await xendit.find_invoices(external_id="a")
+    assert found == []
+    assert pacer.throttled["GET /v2/invoices"] == 1
+    assert pacer.requests["GET /v2/invoices"] == 2

@@ -19,6 +19,8 @@ class Row:
     seconds: float = 0.0
     down_seconds: float | None = None  # how long a downstream was down (outage scenarios)
     max_receives: int | None = None  # the most receives any one message took in that scenario
+    refused: int = 0  # requests the ingest answered 503 (not taken: the sender retries)
+    slowest: float | None = None  # the longest the ingest took to answer one request, s
 
 
 @dataclass
@@ -37,30 +39,31 @@ class Tally:
         return row
 
     def table(self) -> list[str]:
-        header = [
-            "scenario",
-            "events",
-            "duplicates",
-            "kills",
-            "faults",
-            "lost",
-            "duplicated",
-            "down s",
-            "max receives",
-            "seconds",
-        ]
+        counted = ("events", "duplicates", "kills", "faults", "lost", "duplicated", "refused")
+        header = ["scenario", *counted, "down s", "max receives", "slowest answer", "seconds"]
         rows = [
             [
                 r.scenario,
-                *map(str, (r.events, r.duplicates, r.kills, r.faults, r.lost, r.duplicated)),
+                *(str(getattr(r, name)) for name in counted),
                 "-" if r.down_seconds is None else f"{r.down_seconds:.1f}",
                 "-" if r.max_receives is None else str(r.max_receives),
+                "-" if r.slowest is None else f"{r.slowest:.1f}",
                 f"{r.seconds:.1f}",
             ]
             for r in self.rows
         ]
-        totals = [str(sum(int(row[i]) for row in rows)) for i in range(1, 7)]
-        rows.append(["TOTAL", *totals, "", "", f"{sum(r.seconds for r in self.rows):.1f}"])
+        totals = [str(sum(int(row[i]) for row in rows)) for i in range(1, len(counted) + 1)]
+        slowest = [r.slowest for r in self.rows if r.slowest is not None]
+        rows.append(
+            [
+                "TOTAL",
+                *totals,
+                "",
+                "",
+                f"{max(slowest):.1f}" if slowest else "-",
+                f"{sum(r.seconds for r in self.rows):.1f}",
+            ]
+        )
         widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
 
         def line(cells: list[str]) -> str:

@@ -16,14 +16,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
 
-from billing_cli.local_stack import REGION, Component, components
+from billing_cli.local_stack import PROCESS_ENV, REGION, Component, components
 from billing_testing.servers import free_port
 
 #: Short consumer timings: a crashed worker's messages and claims come back in seconds, not minutes.
@@ -100,7 +100,7 @@ class Stack:
 
     ``start()`` brings everything up (provisioning the stage's queues and tables in between) and
     waits until each HTTP component answers and the ingest is ready; ``stop()`` ends them all.
-    ``kill``/``stop_component``/``start_component``/``restart`` act on one component;
+    ``kill``/``frozen``/``stop_component``/``start_component``/``restart`` act on one component;
     ``add_ingest`` starts another ingest replica on its own port.
     """
 
@@ -126,7 +126,7 @@ class Stack:
 
         base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         for component in wiring:
-            env = {**base, **{k: rewrite(v) for k, v in component.env.items()}}
+            env = {**base, **PROCESS_ENV, **{k: rewrite(v) for k, v in component.env.items()}}
             if component.kind != "aws":
                 env["HOST"] = "127.0.0.1"  # loopback only
             if component.kind == "consumer":
@@ -262,6 +262,20 @@ class Stack:
         if proc.running():
             self._signal(proc, signal.SIGKILL)
             self._reap(proc, 10)
+
+    @contextlib.contextmanager
+    def frozen(self, name: str) -> Iterator[None]:
+        """The component stopped (SIGSTOP) for the block, as a host that stops answering: the
+        kernel still accepts its connections and buffers the requests, which it processes late
+        when it goes on (SIGCONT, also if the block fails)."""
+        proc = self.procs[name]
+        if not proc.running():
+            raise RuntimeError(f"{name} is not running")
+        self._signal(proc, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self._signal(proc, signal.SIGCONT)
 
     def stop_component(self, name: str, timeout: float = 15.0) -> int | None:
         """SIGTERM and wait (SIGKILL after ``timeout``); returns the exit code."""

@@ -28,7 +28,7 @@ from billing_sandboxes.xendit._http import (
     query_list,
     read_json,
 )
-from billing_sandboxes.xendit._invoices import STATUSES, Invoice, build_invoice
+from billing_sandboxes.xendit._invoices import STATUSES, Invoice, TimeRange, build_invoice
 from billing_sandboxes.xendit._validate import body_object
 
 
@@ -111,6 +111,33 @@ def mark_paid(
     return invoice, send_invoice(sandbox, invoice, options)
 
 
+#: The list's time filters (PY7 ``get_invoices``): query prefix → the invoice field it filters on.
+TIME_FILTERS = {"created": "created", "paid": "paid_at", "expired": "expiry_date"}
+
+
+def _moment(request: AnyRequest, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise validation_error(f"{name} must be an ISO 8601 date-time; got {raw!r}") from None
+    if moment.tzinfo is None:
+        raise validation_error(f"{name} must carry a time zone (e.g. 2026-11-25T00:00:00.000Z)")
+    return moment
+
+
+def time_ranges(request: AnyRequest) -> dict[str, TimeRange]:
+    """``created_after``/``_before``, ``paid_after``/``_before``, ``expired_after``/``_before``."""
+    ranges: dict[str, TimeRange] = {}
+    for prefix, field in TIME_FILTERS.items():
+        after, before = _moment(request, f"{prefix}_after"), _moment(request, f"{prefix}_before")
+        if after is not None or before is not None:
+            ranges[field] = TimeRange(after, before)
+    return ranges
+
+
 def api_routes(sandbox: XenditSandbox) -> list[Any]:
     @post("/v2/invoices", status_code=200)
     async def create_invoice(request: AnyRequest) -> Response[bytes]:
@@ -140,6 +167,7 @@ def api_routes(sandbox: XenditSandbox) -> list[Any]:
             statuses=statuses,
             limit=query_limit(request),
             last_invoice=request.query_params.get("last_invoice"),
+            ranges=time_ranges(request),
         )
         return json_response(found, headers=headers)
 

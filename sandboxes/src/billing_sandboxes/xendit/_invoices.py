@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
@@ -146,6 +147,20 @@ def build_invoice(
     return invoice
 
 
+@dataclass(frozen=True)
+class TimeRange:
+    """``<field>_after`` / ``<field>_before`` of the invoice list: both ends included when given."""
+
+    after: datetime | None = None
+    before: datetime | None = None
+
+    def holds(self, value: str | None) -> bool:
+        if value is None:
+            return False
+        moment = datetime.fromisoformat(value)
+        return (self.after is None or moment >= self.after) and (self.before is None or moment <= self.before)
+
+
 class InvoiceStore:
     """The sandbox's invoices, newest last; thread-safe because tests read state from other threads."""
 
@@ -185,14 +200,20 @@ class InvoiceStore:
         statuses: list[str] | None = None,
         limit: int = 10,
         last_invoice: str | None = None,
+        ranges: dict[str, TimeRange] | None = None,
     ) -> list[Invoice]:
-        """Newest first, like Xendit's list; ``last_invoice`` continues after that id."""
+        """Newest first, like Xendit's list; ``last_invoice`` continues after that id.
+
+        ``ranges``: per invoice field (``created``, ``paid_at``, ``expiry_date``), the moments it must
+        lie between (both ends included); an invoice without the field (unpaid: no ``paid_at``) is out.
+        """
         with self._lock:
             found = [
                 dict(invoice)
                 for invoice in reversed(self._invoices.values())
                 if (external_id is None or invoice["external_id"] == external_id)
                 and (not statuses or invoice["status"] in statuses)
+                and all(window.holds(invoice.get(name)) for name, window in (ranges or {}).items())
             ]
         if last_invoice is not None:
             ids = [invoice["id"] for invoice in found]

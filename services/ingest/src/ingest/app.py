@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+from aiobotocore.config import AioConfig
+from botocore.exceptions import BotoCoreError, ClientError
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -17,20 +19,24 @@ from pydantic import ValidationError
 
 from ingest._request import JsonRequest
 from ingest.console.routes import console_routes
-from ingest.errors import error_response, on_http_exception, on_unexpected
+from ingest.deadline import deadline_middleware
+from ingest.errors import error_response, on_aws_error, on_http_exception, on_publish_error, on_unexpected
 from ingest.graphql.http import graphql_routes
 from ingest.openapi import openapi_config
+from ingest.request_log import refusal_log_middleware
 from ingest.routes._accept import validation_failed
 from ingest.routes.api import V1Controller
 from ingest.routes.health import liveness, readiness
 from ingest.routes.webhooks import XenditWebhooks
 from ingest.services import Services
 from lovia_billing import IngestSettings, PublishError
-from lovia_billing.aws import AwsClients, open_aws_clients
+from lovia_billing.aws import AwsClients, client_config, open_aws_clients
 from lovia_billing.logs import get_logger
 from lovia_billing.tracing import tracing_enabled
 
 JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
+#: At shutdown, how long clean-ups after a deadline may go on (uvicorn's graceful shutdown is 20 s).
+DRAIN_SECONDS = 5.0
 
 
 def request_id_middleware(app: ASGIApp) -> ASGIApp:
@@ -81,7 +87,9 @@ def create_app(settings: IngestSettings, aws: AwsClients | None = None) -> Lites
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         clients: AbstractAsyncContextManager[AwsClients] = (
-            _already_open(aws) if aws is not None else open_aws_clients(settings.aws_region)
+            _already_open(aws)
+            if aws is not None
+            else open_aws_clients(settings.aws_region, config=aws_config(settings))
         )
         async with clients as opened:
             services = Services.build(settings, opened, logger)
@@ -94,6 +102,7 @@ def create_app(settings: IngestSettings, aws: AwsClients | None = None) -> Lites
                 )
             logger.info("ingest started", extra={"stage": settings.billing_stage, "port": settings.port})
             yield
+            await services.drain(DRAIN_SECONDS)
 
     return Litestar(
         route_handlers=[
@@ -108,18 +117,39 @@ def create_app(settings: IngestSettings, aws: AwsClients | None = None) -> Lites
         lifespan=[lifespan],
         request_class=JsonRequest,
         request_max_body_size=settings.max_body_bytes,
-        middleware=[request_id_middleware, content_type_middleware],
+        # Outermost first: every answer carries the request id, every refusal is logged once, and
+        # the deadline bounds everything else (the content-type check included).
+        middleware=[
+            request_id_middleware,
+            refusal_log_middleware,
+            deadline_middleware,
+            content_type_middleware,
+        ],
         # A span per request (the publisher adds the correlation id), only when tracing is on.
         plugins=[OpenTelemetryPlugin(OpenTelemetryConfig())] if tracing_enabled() else [],
         exception_handlers={
             HTTPException: on_http_exception,
             ValidationError: lambda _request, exc: validation_failed(exc),
             # A callback whose event did not reach its queue: Xendit retries a 5xx.
-            PublishError: lambda _request, _exc: error_response(503, "could not queue the callback; retry"),
+            PublishError: on_publish_error,
+            ClientError: on_aws_error,
+            BotoCoreError: on_aws_error,
             Exception: on_unexpected,
         },
+        # Only the Powertools logger writes (JSON): Litestar's own config would add a plain-text
+        # handler on the root logger and every line would be written twice.
+        logging_config=None,
         openapi_config=openapi_config(settings),
         debug=False,
+    )
+
+
+def aws_config(settings: IngestSettings) -> AioConfig:
+    """Short AWS timeouts and few retries: every call must fit in the answer deadline."""
+    return client_config(
+        connect_timeout=settings.aws_connect_timeout_seconds,
+        read_timeout=settings.aws_read_timeout_seconds,
+        max_attempts=settings.aws_max_attempts,
     )
 
 

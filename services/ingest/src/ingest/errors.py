@@ -10,6 +10,9 @@ from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import BaseModel, ConfigDict, Field
 
+from ingest._request import MalformedJson
+from ingest.request_log import note
+from lovia_billing import PublishError
 from lovia_billing.logs import get_logger
 
 
@@ -58,10 +61,12 @@ CODES = {
     429: "too_many_requests",
     503: "unavailable",
 }
+#: What a client is told to wait before retrying a 503 (``Retry-After``).
+RETRY_AFTER_SECONDS = 5
 
 
 DESCRIPTIONS = {
-    400: "malformed JSON; nothing queued",
+    400: "`malformed_json`: not JSON, not UTF-8, or nested deeper than 32 levels; nothing queued",
     401: "missing or wrong credentials; nothing queued",
     404: "not found",
     409: "`conflict`: the same id was accepted with another body; `request_in_progress`: a request "
@@ -69,7 +74,9 @@ DESCRIPTIONS = {
     413: "body larger than MAX_BODY_BYTES; nothing queued",
     415: "Content-Type is not application/json; nothing queued",
     422: "the body or a header does not match the schema; nothing queued",
-    503: "the queues cannot be reached (a write: the event is not on every queue; retry the same request)",
+    503: "`unavailable`: AWS (the queues or tables) refused or failed; `deadline_exceeded`: AWS did not "
+    "answer within the ingest's deadline (10 s). Either way the event is not confirmed on every "
+    "queue: retry the same request after `Retry-After` seconds",
 }
 
 
@@ -116,13 +123,33 @@ def _validation_details(extra: Any) -> list[ErrorDetail]:
     return details
 
 
+def unavailable(message: str, *, code: str | None = None) -> Response[Any]:
+    """503 with ``Retry-After``: nothing is confirmed queued; the same request may be sent again."""
+    return error_response(503, message, code=code, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def on_http_exception(_request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc, MalformedJson):
+        return error_response(400, str(exc.detail), code="malformed_json")
     if isinstance(exc, ValidationException):
         # Litestar reports a body that fails the model as 400; it is well-formed JSON that is
         # semantically wrong, which is 422.
         details = _validation_details(exc.extra)
         return error_response(422, "the request does not match the schema", details)
     return error_response(exc.status_code, str(exc.detail))
+
+
+def on_aws_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """AWS refused or failed a call the request needed (a missing table, a timeout after every
+    retry): the ingest cannot take the request now, which is 503, not an internal error."""
+    note(request.scope, aws_error=f"{type(exc).__name__}: {exc}"[:500])
+    return unavailable(f"AWS did not take the request ({type(exc).__name__}); nothing is confirmed queued")
+
+
+def on_publish_error(request: Request[Any, Any, Any], exc: PublishError) -> Response[Any]:
+    """A callback whose event did not reach every queue: 503, so Xendit sends it again."""
+    note(request.scope, failed_queues=exc.failed_queues)
+    return unavailable("could not queue the callback; send it again")
 
 
 def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -14,6 +14,10 @@ the key (a delete conditioned on its own token), so the client can retry. The ot
 A reservation whose lease ran out (its ingest died between reserving and completing) is taken
 over by the *same* request only: publishing the same request again is harmless (same event id,
 same body), while a different body under that key stays refused.
+
+The token is chosen before the write, so a write whose answer was lost is still the request's own:
+botocore's retry of it finds the request's token and goes on, and a request cut off by the answer
+deadline while its reservation was unanswered can still release it (``ingest.deadline``).
 """
 
 from __future__ import annotations
@@ -91,11 +95,15 @@ class IdempotencyKeys:
     def _pk(key: str) -> dict[str, Any]:
         return {"pk": {"S": f"ingest-key#{key}"}}
 
-    async def reserve(self, key: str, fingerprint: str) -> Reservation:
-        """Take ``key`` for the request ``fingerprint``, or say why not."""
+    async def reserve(self, key: str, fingerprint: str, *, token: str | None = None) -> Reservation:
+        """Take ``key`` for the request ``fingerprint``, or say why not.
+
+        ``token`` (default: a new one) is what the reservation is held by: a caller that knows it
+        before the write can release a reservation whose write it never saw answered.
+        """
+        token = token or new_token()
         for _ in range(3):  # the item may expire or be released between our write and our read
             now = int(self._clock())
-            token = uuid.uuid4().hex
             try:
                 await self._db.put_item(
                     TableName=self._table,
@@ -122,15 +130,16 @@ class IdempotencyKeys:
                 return Mismatch()
             if item["state"]["S"] == _DONE:
                 return Completed(_stored(item))
+            if item["token"]["S"] == token:
+                return Reserved(token)  # our own write, answered late: botocore's retry hit it
             if int(item["lease_until"]["N"]) >= now:
                 return InProgress()
-            taken = await self._take_over(key, str(item["token"]["S"]), now)
+            taken = await self._take_over(key, str(item["token"]["S"]), now, token)
             if taken is not None:
                 return taken
         return InProgress()
 
-    async def _take_over(self, key: str, stale_token: str, now: int) -> Reserved | None:
-        token = uuid.uuid4().hex
+    async def _take_over(self, key: str, stale_token: str, now: int, token: str) -> Reserved | None:
         try:
             await self._db.update_item(
                 TableName=self._table,
@@ -172,8 +181,11 @@ class IdempotencyKeys:
             if exc.response["Error"]["Code"] != _CONDITION_FAILED:
                 raise
 
-    async def release(self, key: str, token: str) -> None:
-        """Give the key back after a failure, so the same request can be sent again."""
+    async def release(self, key: str, token: str) -> bool:
+        """Give the key back after a failure, so the same request can be sent again.
+
+        False if ``token`` did not hold it (not reserved, reserved by another, or completed).
+        """
         try:
             await self._db.delete_item(
                 TableName=self._table,
@@ -185,6 +197,13 @@ class IdempotencyKeys:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != _CONDITION_FAILED:
                 raise
+            return False
+        return True
+
+    async def holder(self, key: str) -> str | None:
+        """The token holding ``key`` (in progress or done), or None if nobody does."""
+        item = await self._read(key, int(self._clock()))
+        return None if item is None else str(item["token"]["S"])
 
     async def _read(self, key: str, now: int) -> dict[str, Any] | None:
         response = await self._db.get_item(TableName=self._table, Key=self._pk(key), ConsistentRead=True)
@@ -192,6 +211,10 @@ class IdempotencyKeys:
         if item is None or int(item["expires_at"]["N"]) < now:
             return None
         return dict(item)
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
 
 
 def _stored(item: dict[str, Any]) -> StoredResponse:

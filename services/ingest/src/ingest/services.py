@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import Coroutine
+from typing import Any
+
 from aws_lambda_powertools import Logger
 
 from ingest.idempotency_keys import IdempotencyKeys
@@ -30,6 +35,23 @@ class Services:
         self.ledger = ledger
         self.publisher = publisher
         self.keys = keys
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after the answer is sent (a clean-up); kept referenced until it ends."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, seconds: float) -> None:
+        """At shutdown: let background work finish for up to ``seconds``, then cancel the rest."""
+        if not self._tasks:
+            return
+        _done, pending = await asyncio.wait(set(self._tasks), timeout=seconds)
+        for task in pending:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*pending, return_exceptions=True)
 
     @classmethod
     def build(cls, settings: IngestSettings, aws: AwsClients, logger: Logger) -> Services:

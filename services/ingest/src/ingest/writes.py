@@ -10,19 +10,24 @@ Order matters, so that a refused request touches nothing: the body is validated 
 first (422 reserves no key and queues nothing), then the ``Idempotency-Key`` is reserved (another
 request under the key: 422 or 409, nothing queued), and only then is the event recorded and sent.
 A key's fingerprint is the REST method, path and body, so a retry may even change doors.
+Each step that AWS has not confirmed yet is noted in the request's ``Progress``, so that a request
+cut off by the answer deadline (``ingest.deadline``) is undone, not left half-written.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from botocore.exceptions import BotoCoreError
 from pydantic import BaseModel, ValidationError
 
-from ingest.errors import CODES, ErrorBody, ErrorDetail, ErrorResponse
+from ingest.deadline import Progress, progress_of
+from ingest.errors import CODES, RETRY_AFTER_SECONDS, ErrorBody, ErrorDetail, ErrorResponse
 from ingest.idempotency_keys import (
     MAX_KEY_LENGTH,
     Completed,
@@ -30,8 +35,10 @@ from ingest.idempotency_keys import (
     Mismatch,
     Reserved,
     StoredResponse,
+    new_token,
 )
 from ingest.models.api import Accepted, CustomerUpsert, InvoiceCreate, SubscriptionCancel
+from ingest.request_log import note
 from ingest.services import Services
 from lovia_billing import (
     CustomerUpserted,
@@ -162,19 +169,36 @@ def accepted(event: DomainEvent) -> Answer:
 
 
 async def submit(
-    services: Services, write: Write, *, idempotency_key: str | None, correlation_id: str
+    services: Services, write: Write, *, idempotency_key: str | None, correlation_id: str, scope: Any
 ) -> Answer:
-    """Validate, publish, answer 202 — honouring ``Idempotency-Key`` and natural-key conflicts."""
+    """Validate, publish, answer 202 — honouring ``Idempotency-Key`` and natural-key conflicts.
+
+    ``scope`` is the request's ASGI scope: where its ``Progress`` (for the deadline) and the notes
+    of its refusal log line are kept.
+    """
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_KEY_LENGTH:
         return error(400, f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
     try:
         event = write.build_event()
     except ValidationError as exc:
         return not_an_event(exc)
+    progress = progress_of(scope)
     if not idempotency_key:
-        return await _publish(services, write, event, correlation_id)
+        return await _publish(services, write, event, correlation_id, scope)
     request_print = fingerprint(write)
-    reservation = await services.keys.reserve(idempotency_key, request_print)
+    progress.step = "Idempotency-Key reservation"
+    token = new_token()
+    # Known before the write: if the deadline cuts the write off, its clean-up can still release it.
+    progress.reservation = (idempotency_key, token)
+    try:
+        reservation = await services.keys.reserve(idempotency_key, request_print, token=token)
+    except BotoCoreError:
+        raise  # no answer: the reservation may land late, and the clean-up releases it then
+    except Exception:
+        progress.reservation = None
+        raise
+    if not isinstance(reservation, Reserved):
+        progress.reservation = None
     match reservation:
         case Mismatch():
             return error(422, "Idempotency-Key was already used with a different request")
@@ -187,15 +211,9 @@ async def submit(
                 code="request_in_progress",
                 headers={"Retry-After": str(seconds)},
             )
-        case Reserved(token=token):
+        case Reserved():
             return await _publish_reserved(
-                services,
-                write,
-                event,
-                correlation_id,
-                key=idempotency_key,
-                token=token,
-                request_print=request_print,
+                services, write, event, correlation_id, scope, progress=progress, request_print=request_print
             )
 
 
@@ -204,35 +222,50 @@ async def _publish_reserved(
     write: Write,
     event: DomainEvent,
     correlation_id: str,
+    scope: Any,
     *,
-    key: str,
-    token: str,
+    progress: Progress,
     request_print: str,
 ) -> Answer:
-    """Publish under our reservation: store a final answer, give the key back on a failure."""
+    """Publish under our reservation: store a final answer, give the key back on a failure.
+
+    The deadline's cancellation is not caught here: the reservation stays in ``progress`` and the
+    deadline's clean-up releases it (awaiting AWS here would hold the answer past the deadline).
+    """
+    assert progress.reservation is not None
+    key, token = progress.reservation
     try:
-        answer = await _publish(services, write, event, correlation_id)
-    except BaseException:
-        await _release_quietly(services, key, token)
+        answer = await _publish(services, write, event, correlation_id, scope)
+    except Exception:
+        await _release_quietly(services, progress)
         raise
     if answer.status >= 500:  # nothing (or not everything) queued: the client must retry
-        await _release_quietly(services, key, token)
+        await _release_quietly(services, progress)
         return answer
+    progress.step = "storing the Idempotency-Key answer"
     try:
-        await services.keys.complete(key, token, StoredResponse(request_print, answer.status, answer.body))
+        # The event is queued: the answer stands even if storing it has to be cut short.
+        async with asyncio.timeout_at(progress.before_deadline()):
+            await services.keys.complete(
+                key, token, StoredResponse(request_print, answer.status, answer.body)
+            )
     except Exception as exc:
-        # The event is queued and the answer stands. The reservation lapses after its lease; a
-        # retry of this same request then publishes the same event again, which changes nothing.
+        # The reservation lapses after its lease; a retry of this same request then publishes the
+        # same event again, which changes nothing.
         services.logger.warning(
             "could not store the Idempotency-Key answer",
             extra={"event_id": event.event_id, "error": f"{type(exc).__name__}: {exc}"},
         )
+    progress.reservation = None
     return answer
 
 
-async def _release_quietly(services: Services, key: str, token: str) -> None:
+async def _release_quietly(services: Services, progress: Progress) -> None:
+    if progress.reservation is None:
+        return
     try:
-        await services.keys.release(key, token)
+        await services.keys.release(*progress.reservation)
+        progress.reservation = None
     except Exception as exc:
         # The reservation lapses after its lease; the same request may then be sent again.
         services.logger.warning(
@@ -240,20 +273,27 @@ async def _release_quietly(services: Services, key: str, token: str) -> None:
         )
 
 
-async def _publish(services: Services, write: Write, event: DomainEvent, correlation_id: str) -> Answer:
+async def _publish(
+    services: Services, write: Write, event: DomainEvent, correlation_id: str, scope: Any
+) -> Answer:
     try:
-        await services.publisher.publish(event, correlation_id=correlation_id)
+        with progress_of(scope).publishing_event(event):
+            await services.publisher.publish(event, correlation_id=correlation_id)
+        note(scope, event_id=event.event_id)
     except LedgerConflict:
+        note(scope, event_id=event.event_id)
         if write.repeat_answers_first:
             return accepted(event)
         return error(
             409, f"{event.event_type.value} {event.event_id} was already accepted with a different body"
         )
     except PublishError as exc:
-        services.logger.error(
-            "publish failed", extra={"event_id": event.event_id, "queues": exc.failed_queues}
+        note(scope, event_id=event.event_id, failed_queues=exc.failed_queues)
+        return error(
+            503,
+            "could not queue the event; send the same request again",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-        return error(503, "could not queue the event; retry the same request")
     services.logger.info(
         "accepted",
         extra={

@@ -1,7 +1,7 @@
 """Where each customer's billing facts live: one DynamoDB item per customer, in the idempotency table.
 
 The item is ``pk = "mautic-facts#<customer_id>"`` with ``facts``, a string set of canonical fact
-strings (``mautic_sync.facts.encode``). Adding a fact is one ``UpdateItem ADD facts :fact`` with
+strings (``lovia_billing.billing_facts.encode``). Adding a fact is one ``UpdateItem ADD facts :fact`` with
 ``ReturnValues=ALL_NEW``: atomic, commutative and idempotent (a set holds a string once), and the
 same call returns every fact of the customer, so no read-modify-write can lose a concurrent add.
 
@@ -25,11 +25,10 @@ from botocore.exceptions import ClientError
 
 from lovia_billing import PermanentError
 from lovia_billing.aws import client_config
+from lovia_billing.billing_facts import fact_key
 
 if TYPE_CHECKING:
     from types_aiobotocore_dynamodb import DynamoDBClient
-
-KEY_PREFIX = "mautic-facts#"
 
 
 class FactStore(Protocol):
@@ -42,10 +41,6 @@ class FactStore(Protocol):
     async def facts(self, customer_id: str) -> frozenset[str]:
         """Every fact of the customer; empty when there is none."""
         ...
-
-
-def fact_key(customer_id: str) -> str:
-    return f"{KEY_PREFIX}{customer_id}"
 
 
 class DynamoFactStore:

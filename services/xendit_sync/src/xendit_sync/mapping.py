@@ -7,38 +7,61 @@
   so PAID and SETTLED callbacks of one invoice yield the very same event.
 * other products' payments, once ``xendit_sync.products`` confirmed them, → ``PaymentSucceeded``
   booked to the Lovia invoice Xendit holds for them; confirmed refunds → ``RefundSucceeded``.
+
+The invoice's own payment, expiry and refund events are built in ``lovia_billing.xendit_events``
+(re-exported here), which ``billing reconcile`` uses too: one mapping for booking and checking.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 
 from lovia_billing import (
-    InvoiceExpired,
     InvoiceIssued,
     InvoiceRequested,
     PaymentSucceeded,
     PermanentError,
-    RefundSucceeded,
     XenditInvoiceExpired,
     XenditInvoicePaid,
-    XenditProduct,
 )
-from lovia_billing._money import SUPPORTED_CURRENCIES
 from lovia_billing.clients.xendit import (
     PAID_STATUSES,
     CreateInvoiceRequest,
     Invoice,
     InvoiceCustomer,
     InvoiceItem,
-    Refund,
+)
+from lovia_billing.xendit_events import (
+    CUSTOMER_KEY,
+    INVOICE_KEY,
+    PLAN_KEY,
+    SUBSCRIPTION_KEY,
+    bookable_currency,
+    expired_event,
+    invoice_payment_id,
+    owner,
+    payment_event,
+    refund_event,
 )
 from xendit_sync.products import Owner, PaymentClaim
-from xendit_sync.products._base import CUSTOMER_KEY, INVOICE_KEY
 
-SUBSCRIPTION_KEY = "lovia_subscription_id"
-PLAN_KEY = "lovia_plan_id"
+__all__ = [
+    "PLAN_KEY",
+    "SUBSCRIPTION_KEY",
+    "InvoiceCallback",
+    "belongs_to_subscription",
+    "check_same_invoice",
+    "claimed_payment_event",
+    "confirmation_problems",
+    "create_request",
+    "expired_event",
+    "invoice_payment_id",
+    "issued_event",
+    "owner",
+    "payment_event",
+    "pick_existing",
+    "refund_event",
+]
 
 InvoiceCallback = XenditInvoicePaid | XenditInvoiceExpired
 
@@ -130,73 +153,6 @@ def confirmation_problems(callback: InvoiceCallback, invoice: Invoice) -> list[s
     return problems
 
 
-def owner(invoice: Invoice) -> tuple[str, str]:
-    """Our (customer id, invoice id) for a Xendit invoice, from Xendit's own copy of it."""
-    metadata = invoice.metadata or {}
-    customer_id = metadata.get(CUSTOMER_KEY) or (invoice.customer.customer_id if invoice.customer else None)
-    if not customer_id:
-        raise PermanentError(
-            f"Xendit invoice {invoice.id} names no customer of ours "
-            f"(no metadata.{CUSTOMER_KEY}, no customer.customer_id): not created by xendit_sync"
-        )
-    return str(customer_id), str(metadata.get(INVOICE_KEY) or invoice.external_id)
-
-
-def _currency(currency: str | None, where: str) -> str:
-    if currency not in SUPPORTED_CURRENCIES:
-        raise PermanentError(f"{where}: currency {currency} is not one we book")
-    return currency
-
-
-def payment_event(invoice: Invoice) -> PaymentSucceeded:
-    """The payment of a paid invoice, from the API's copy only (same event for PAID and SETTLED).
-
-    ``fees``: Xendit's fee where the invoice shows it (``paid_amount - adjusted_received_amount``).
-    ``after_expiry``: paid after the invoice's expiry date (a late payment after EXPIRED).
-    ``payment_id``: the payment's identity (``invoice_payment_id``).
-    """
-    if invoice.paid_amount is None or invoice.paid_at is None:
-        raise PermanentError(
-            f"Xendit invoice {invoice.id} is {invoice.status} without paid_amount or paid_at"
-        )
-    customer_id, invoice_id = owner(invoice)
-    received = invoice.adjusted_received_amount
-    fees = invoice.paid_amount - received if received is not None and received <= invoice.paid_amount else 0
-    return PaymentSucceeded.create(
-        customer_id=customer_id,
-        invoice_id=invoice_id,
-        xendit_invoice_id=invoice.id,
-        payment_id=invoice_payment_id(invoice),
-        source=XenditProduct.INVOICE,
-        currency=_currency(invoice.currency, f"Xendit invoice {invoice.id}"),
-        amount=invoice.paid_amount,
-        invoice_amount=invoice.amount,
-        fees=Decimal(fees),
-        method=invoice.payment_method,
-        channel=invoice.payment_channel,
-        paid_at=invoice.paid_at,
-        after_expiry=invoice.paid_at > invoice.expiry_date,
-    )
-
-
-def invoice_payment_id(invoice: Invoice) -> str:
-    """The identity of an invoice's payment: the underlying payment's id, which other products'
-    callbacks (a fixed VA, an e-wallet charge) carry too; the invoice id only when Xendit gives none."""
-    return invoice.payment_id or invoice.credit_card_charge_id or invoice.id
-
-
-def expired_event(invoice: Invoice) -> InvoiceExpired:
-    customer_id, invoice_id = owner(invoice)
-    return InvoiceExpired.create(
-        customer_id=customer_id,
-        invoice_id=invoice_id,
-        xendit_invoice_id=invoice.id,
-        currency=_currency(invoice.currency, f"Xendit invoice {invoice.id}"),
-        amount=invoice.amount,
-        expired_at=min(invoice.expiry_date, invoice.updated),
-    )
-
-
 def belongs_to_subscription(invoice: Invoice, customer_id: str, subscription_id: str) -> bool:
     metadata = invoice.metadata or {}
     return metadata.get(SUBSCRIPTION_KEY) == subscription_id and metadata.get(CUSTOMER_KEY) == customer_id
@@ -218,32 +174,10 @@ def claimed_payment_event(claim: PaymentClaim, owner: Owner) -> PaymentSucceeded
         xendit_invoice_id=claim.object_id,
         payment_id=claim.payment_id,
         source=claim.source,
-        currency=_currency(claim.currency, where),
+        currency=bookable_currency(claim.currency, where),
         amount=claim.amount,
         invoice_amount=owner.invoice_amount,
         method=claim.method,
         channel=claim.channel,
         paid_at=claim.paid_at,
-    )
-
-
-def refund_event(refund: Refund, payment: PaymentSucceeded) -> RefundSucceeded:
-    """A confirmed refund of a confirmed payment; never more than was paid."""
-    if refund.currency != payment.currency:
-        raise PermanentError(f"refund {refund.id} is in {refund.currency}, its payment in {payment.currency}")
-    if refund.amount > payment.amount:
-        raise PermanentError(
-            f"refund {refund.id} of {refund.amount} is more than "
-            f"payment {payment.payment_id} ({payment.amount})"
-        )
-    return RefundSucceeded.create(
-        customer_id=payment.customer_id,
-        invoice_id=payment.invoice_id,
-        xendit_invoice_id=payment.xendit_invoice_id,
-        payment_id=payment.payment_id,
-        refund_id=refund.id,
-        currency=payment.currency,
-        amount=refund.amount,
-        refunded_at=refund.updated,
-        reason=refund.reason[:500] if refund.reason else None,
     )

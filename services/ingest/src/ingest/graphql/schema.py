@@ -137,7 +137,11 @@ async def _submit(
         write
         if isinstance(write, writes.Answer)
         else await writes.submit(
-            services_of(info), write, idempotency_key=key, correlation_id=correlation_id_of(info)
+            services_of(info),
+            write,
+            idempotency_key=key,
+            correlation_id=correlation_id_of(info),
+            scope=info.context["request"].scope,
         )
     )
     if not answer.accepted:

@@ -159,13 +159,13 @@ class FvaPaidCallback(_Callback):
             ]
         }
     )
-    id: str
-    payment_id: str = Field(min_length=1)
-    callback_virtual_account_id: str
-    owner_id: str
-    external_id: str
-    account_number: str
-    bank_code: str
+    id: str = Field(min_length=1, max_length=255)
+    payment_id: str = Field(min_length=1, max_length=255)
+    callback_virtual_account_id: str = Field(min_length=1, max_length=255)
+    owner_id: str = Field(min_length=1, max_length=255)
+    external_id: str = Field(min_length=1, max_length=255)
+    account_number: str = Field(min_length=1, max_length=64)
+    bank_code: str = Field(min_length=1, max_length=64)
     currency: str = "IDR"
     amount: CallbackAmount
     transaction_timestamp: datetime

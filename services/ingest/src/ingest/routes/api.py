@@ -136,6 +136,10 @@ async def _submit(
     services: Services, request: Request[Any, Any, Any], write: writes.Write, idempotency_key: str | None
 ) -> Response[Any]:
     answer = await writes.submit(
-        services, write, idempotency_key=idempotency_key, correlation_id=request_id(request)
+        services,
+        write,
+        idempotency_key=idempotency_key,
+        correlation_id=request_id(request),
+        scope=request.scope,
     )
     return to_response(answer)

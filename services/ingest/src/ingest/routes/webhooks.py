@@ -16,9 +16,11 @@ from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from ingest.deadline import progress_of
 from ingest.errors import WRITE_ERRORS, error_responses
 from ingest.models.api import WebhookAccepted
 from ingest.models.xendit import EnvelopeCallback, FvaPaidCallback, InvoiceCallback, money_product
+from ingest.request_log import note
 from ingest.routes._accept import request_id
 from ingest.security import require_callback_token
 from ingest.services import Services
@@ -69,7 +71,7 @@ class XenditWebhooks(Controller):
         """The flat invoice callback. Queued as ``xendit.invoice.paid`` or ``xendit.invoice.expired``."""
         event_class = XenditInvoiceExpired if data.status == "EXPIRED" else XenditInvoicePaid
         event = event_class.create(
-            customer_id=await _customer_of_invoice(services, data.external_id),
+            customer_id=await _customer_of_invoice(services, request, data.external_id),
             xendit_invoice_id=data.id,
             external_id=data.external_id,
             status=data.status,
@@ -92,7 +94,7 @@ class XenditWebhooks(Controller):
     ) -> WebhookAccepted:
         """``fva_paid`` (flat, no status: receiving it means paid), keyed on Xendit's ``payment_id``."""
         event = XenditCallback.create(
-            customer_id=await _customer_of_invoice(services, data.external_id),
+            customer_id=await _customer_of_invoice(services, request, data.external_id),
             product=XenditProduct.FVA,
             event="fva.paid",
             object_id=data.payment_id,
@@ -147,15 +149,17 @@ class XenditWebhooks(Controller):
         return await _accept_envelope(services, request, data, route="payment_method")
 
 
-async def _customer_of_invoice(services: Services, external_id: str) -> str:
+async def _customer_of_invoice(services: Services, request: Request[Any, Any, Any], external_id: str) -> str:
     """Our customer id, from the ledger entry of the ``invoice.requested`` that made the invoice.
 
-    Only the message group: xendit_sync takes the owner from Xendit's own copy.
+    Only the message group: xendit_sync takes the owner from Xendit's own copy. A ledger that does
+    not answer is not "no such invoice": the callback is refused (503, Xendit sends it again), so
+    that its body, and so its event, never depends on whether AWS answered this lookup.
     """
-    try:
-        entry = await services.ledger.get(derive_event_id(EventType.INVOICE_REQUESTED.value, external_id))
-    except Exception:
-        entry = None
+    if not external_id.strip():
+        return _group_safe(external_id)  # no invoice of ours has an empty id
+    progress_of(request.scope).step = "customer lookup"
+    entry = await services.ledger.get(derive_event_id(EventType.INVOICE_REQUESTED.value, external_id))
     return entry.customer_id if entry is not None else _group_safe(external_id)
 
 
@@ -193,8 +197,10 @@ async def _enqueue(
     services: NamedDependency[Services], request: Request[Any, Any, Any], event: DomainEvent
 ) -> WebhookAccepted:
     correlation_id = request_id(request)
+    note(request.scope, event_id=event.event_id)
     try:
-        await services.publisher.publish(event, correlation_id=correlation_id)
+        with progress_of(request.scope).publishing_event(event):
+            await services.publisher.publish(event, correlation_id=correlation_id)
     except LedgerConflict:
         # Same natural key, other content. Queue it anyway: xendit_sync confirms every callback
         # with Xendit's API, so a bad first copy can never shadow the real one.

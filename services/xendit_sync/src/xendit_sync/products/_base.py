@@ -14,9 +14,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lovia_billing import ConfirmationMismatch, XenditCallback, XenditProduct
+from lovia_billing.xendit_events import CUSTOMER_KEY, INVOICE_KEY
 
-CUSTOMER_KEY = "lovia_customer_id"
-INVOICE_KEY = "lovia_invoice_id"
+__all__ = [
+    "CUSTOMER_KEY",
+    "INVOICE_KEY",
+    "Owner",
+    "OwnerHint",
+    "PaymentClaim",
+    "Problems",
+    "claimed_amount",
+    "not_found",
+    "payload_data",
+]
 
 
 @dataclass(frozen=True)

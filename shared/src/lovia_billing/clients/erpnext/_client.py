@@ -99,9 +99,13 @@ class ErpnextClient(HttpClient):
         fields: Sequence[str] = ("name",),
         order_by: str | None = None,
         limit: int = 20,
+        start: int = 0,
     ) -> list[Doc]:
-        """Rows with exactly ``fields`` (``["*"]``: every column but child tables); ``limit=0``: all."""
+        """Rows with exactly ``fields`` (``["*"]``: every column but child tables); ``limit=0``: all;
+        ``start``: rows to skip (``limit_start``), to read a long list page by page."""
         params = {"fields": json.dumps(list(fields)), "limit_page_length": str(limit)}
+        if start:
+            params["limit_start"] = str(start)
         if filters is not None:
             params["filters"] = json.dumps(
                 filters if isinstance(filters, Mapping) else [list(f) for f in filters]

@@ -1,6 +1,6 @@
 """The Xendit client: invoices created, read, listed and expired; other products read to confirm callbacks."""
 
-from lovia_billing.clients.xendit._client import XenditClient
+from lovia_billing.clients.xendit._client import XenditClient, xendit_time
 from lovia_billing.clients.xendit._models import (
     PAID_STATUSES,
     CreateInvoiceRequest,
@@ -10,6 +10,7 @@ from lovia_billing.clients.xendit._models import (
     InvoiceItem,
     InvoiceStatus,
 )
+from lovia_billing.clients.xendit._pacing import RateLimitPacer
 from lovia_billing.clients.xendit._products import (
     Capture,
     CaptureList,
@@ -37,7 +38,9 @@ __all__ = [
     "InvoiceStatus",
     "PaymentMethodRef",
     "PaymentRequest",
+    "RateLimitPacer",
     "RecurringCycle",
     "Refund",
     "XenditClient",
+    "xendit_time",
 ]
