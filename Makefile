@@ -12,7 +12,7 @@ export UV_PROJECT_ENVIRONMENT := $(CURDIR)/.venv
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 RUN := $(UV) run --frozen --no-sync
 
-.PHONY: run test test-model lint typecheck sync browser bench-ingest bench-consumer bench-e2e bench-reconcile deploy-check compose clean
+.PHONY: run test test-model lint typecheck sync browser bench-standin bench-ingest bench-consumer bench-e2e bench-reconcile deploy-check compose clean
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required"; exit 1; }
@@ -52,6 +52,9 @@ lint: sync
 
 typecheck: sync
 	$(RUN) mypy shared/src services/*/src cli/src sandboxes/src testing/src infra/src infra/tests
+
+bench-standin: sync
+	$(RUN) python bench/standin.py
 
 bench-ingest: sync
 	$(RUN) python bench/ingest.py

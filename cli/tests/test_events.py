@@ -11,6 +11,7 @@ import pytest
 from billing_testing.queues import QueueReader
 from lovia_billing import CustomerUpserted, Integration, PublishError, Topology
 from lovia_billing.aws import open_aws_clients
+from lovia_billing.claims import LedgerClaims
 from lovia_billing.idempotency import Claim, IdempotencyStore
 from lovia_billing.ledger import IntegrationStatus, Ledger
 from lovia_billing.provision import provision
@@ -21,24 +22,29 @@ REGION = "ap-southeast-1"
 
 
 async def _published_with_erpnext_done(topology: Topology) -> CustomerUpserted:
-    """customer.upserted → erpnext, chartmogul, mautic; erpnext done (ledger and idempotency), mautic dead."""
+    """customer.upserted → erpnext, chartmogul, mautic; erpnext done (claimed and done, as a consumer
+    does: on the ledger entry), mautic dead."""
     event = CustomerUpserted.create(customer_id="cus_1", request_key="k1", email="b@example.com", name="Budi")
     async with open_aws_clients(REGION) as clients:
         ledger = Ledger(clients.dynamodb, topology.ledger_table)
         await Publisher(clients.sqs, topology, ledger).publish(event, correlation_id="corr-1")
-        store = IdempotencyStore(clients.dynamodb, topology.idempotency_table)
-        assert await store.claim(E, event.event_id, owner="w1") is Claim.ACQUIRED
-        await store.mark_done(E, event.event_id, owner="w1")
-        await ledger.mark(event.event_id, E, IntegrationStatus.DONE, attempt=1)
+        claims = _claims(clients, topology)
+        assert await claims.claim(E, event.event_id, owner="w1", attempt=1) is Claim.ACQUIRED
+        await claims.mark_done(E, event.event_id, owner="w1")
         await ledger.mark(
             event.event_id, M, IntegrationStatus.DEAD, attempt=5, error="MauticRejected: bad e-mail"
         )
     return event
 
 
+def _claims(clients: Any, topology: Topology) -> LedgerClaims:
+    fallback = IdempotencyStore(clients.dynamodb, topology.idempotency_table)
+    return LedgerClaims(clients.dynamodb, topology.ledger_table, fallback)
+
+
 async def _idempotency_record(topology: Topology, event_id: str) -> Any:
     async with open_aws_clients(REGION) as clients:
-        return await IdempotencyStore(clients.dynamodb, topology.idempotency_table).get(E, event_id)
+        return await _claims(clients, topology).get(E, event_id)
 
 
 @pytest.fixture

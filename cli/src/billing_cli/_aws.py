@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from billing_cli._errors import OperatorError
 from lovia_billing import BillingSettings, Integration, Topology
+from lovia_billing.claims import LedgerClaims
 from lovia_billing.idempotency import IdempotencyStore
 from lovia_billing.ledger import Ledger, LedgerEntry
 
@@ -59,8 +60,10 @@ class Stage:
             raise
 
     @property
-    def idempotency(self) -> IdempotencyStore:
-        return IdempotencyStore(self.dynamodb, self.topology.idempotency_table)
+    def idempotency(self) -> LedgerClaims:
+        """The consumers' claims: on the ledger entry, the idempotency table for unrecorded events."""
+        fallback = IdempotencyStore(self.dynamodb, self.topology.idempotency_table)
+        return LedgerClaims(self.dynamodb, self.topology.ledger_table, fallback)
 
     async def queue_url(self, name: str) -> str:
         """The URL of a queue of this stage; ``OperatorError`` naming it if it does not exist."""

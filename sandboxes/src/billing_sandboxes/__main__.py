@@ -21,11 +21,18 @@ def main(argv: list[str] | None = None) -> None:
         default=300,
         help="aws only: SQS FIFO deduplication window in seconds (AWS: 300)",
     )
+    parser.add_argument(
+        "--plain-moto",
+        action="store_true",
+        help="aws only: without the SQS hot-path fixes (for a side-by-side benchmark)",
+    )
     args = parser.parse_args(argv)
     if args.name == "aws":
         from billing_sandboxes.aws import serve_aws_stand_in
 
-        serve_aws_stand_in(args.host, args.port or 4566, dedup_window_seconds=args.dedup_window)
+        serve_aws_stand_in(
+            args.host, args.port or 4566, dedup_window_seconds=args.dedup_window, fast=not args.plain_moto
+        )
         return
     spec = SANDBOXES[args.name]
     module = importlib.import_module(spec.module)

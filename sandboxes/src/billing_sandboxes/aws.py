@@ -1,4 +1,11 @@
-"""The local AWS stand-in: moto in server mode (SQS FIFO, DynamoDB, Secrets Manager) over real HTTP."""
+"""The local AWS stand-in: moto in server mode (SQS FIFO, DynamoDB, Secrets Manager) over real HTTP.
+
+moto with two kinds of fixes: its SQS hot paths (``_moto_fast``: 15-80x the rate of plain moto, flat
+as queues grow, deduplication ids that outlive their message) and FIFO behaviours our tests depend on
+(below), served by waitress with keep-alive connections (``_server``) and a request log
+(``GET /_sandbox/requests``). Why moto and not LocalStack, fauxqs or DynamoDB Local:
+``bench/README.md``.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,10 @@ from typing import Any
 
 import moto.sqs.models
 from moto.core.utils import unix_time
-from moto.server import ThreadedMotoServer
 from moto.sqs.models import Queue, SQSBackend
+
+from billing_sandboxes import _moto_fast
+from billing_sandboxes._server import StandInServer
 
 #: How often a waiting long poll looks again even without a wake-up (a visibility timeout ending).
 _LONG_POLL_RECHECK_SECONDS = 0.25
@@ -110,22 +119,39 @@ def fix_fifo_sequence_numbers() -> None:
         SQSBackend.send_message = send_message  # type: ignore[method-assign]
 
 
-def start_aws_stand_in(host: str, port: int, *, dedup_window_seconds: int = 300) -> ThreadedMotoServer:
-    """Start moto's server in a background thread of this process; ``.stop()`` ends it."""
-    set_dedup_window(dedup_window_seconds)
+def install_fixes(*, fast: bool = True) -> None:
+    """Patch moto in this process: the hot-path fixes first (``fast``), then the FIFO fixes over them.
+
+    ``fast=False`` leaves moto's own hot paths (for a side-by-side benchmark); a process keeps
+    whichever it installed first.
+    """
+    if fast and not _fixed():
+        _moto_fast.apply()  # raises MotoChanged if the installed moto no longer fits
     fix_fifo_long_poll()
     fix_fifo_sequence_numbers()
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+
+
+def _fixed() -> bool:
+    return bool(getattr(SQSBackend.receive_message, "_billing_fixed", False))
+
+
+def start_aws_stand_in(
+    host: str, port: int, *, dedup_window_seconds: int = 300, fast: bool = True
+) -> StandInServer:
+    """Serve moto (``_server``) from a background thread of this process; ``.stop()`` ends it."""
+    set_dedup_window(dedup_window_seconds)
+    install_fixes(fast=fast)
+    server = StandInServer(host, port)
     server.start()
     return server
 
 
-def serve_aws_stand_in(host: str, port: int, *, dedup_window_seconds: int = 300) -> None:
+def serve_aws_stand_in(host: str, port: int, *, dedup_window_seconds: int = 300, fast: bool = True) -> None:
     """Serve in the foreground until SIGINT/SIGTERM."""
     import signal
     import threading
 
-    server = start_aws_stand_in(host, port, dedup_window_seconds=dedup_window_seconds)
+    server = start_aws_stand_in(host, port, dedup_window_seconds=dedup_window_seconds, fast=fast)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -69,6 +69,10 @@ def record_key(integration: Integration | str, event_id: str) -> str:
 class IdempotencyStore:
     """Claims and completions of ``(integration, event_id)`` in one DynamoDB table."""
 
+    #: The ledger is not written here: the runtime marks ``processing`` and ``done`` itself. (The
+    #: runtime uses ``LedgerClaims``, which keeps claims on the ledger entry and falls back to this.)
+    records_ledger = False
+
     def __init__(
         self,
         dynamodb: DynamoDBClient,
@@ -84,7 +88,14 @@ class IdempotencyStore:
         self._ttl_seconds = ttl_days * 24 * 3600
         self._clock = clock
 
-    async def claim(self, integration: Integration | str, event_id: str, *, owner: str) -> Claim:
+    async def claim(
+        self,
+        integration: Integration | str,
+        event_id: str,
+        *,
+        owner: str,
+        attempt: int | None = None,  # noqa: ARG002 - the ledger's; not kept in this table
+    ) -> Claim:
         """Take the claim unless a live one exists; say what the caller should do."""
         for _ in range(3):  # a claim that expires between the write and the read: try again
             outcome = await self._try_claim(integration, event_id, owner)

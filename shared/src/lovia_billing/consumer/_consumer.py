@@ -31,7 +31,7 @@ from aws_lambda_powertools import Logger
 from lovia_billing._settings import ConsumerSettings
 from lovia_billing.breakers import BreakerBoard
 from lovia_billing.consumer._breaker import Breaker, BreakerPolicy
-from lovia_billing.consumer._context import LedgerPort, PublisherPort
+from lovia_billing.consumer._context import ClaimsPort, LedgerPort, PublisherPort
 from lovia_billing.consumer._dispose import Backoff, Disposer
 from lovia_billing.consumer._integration import IntegrationApp
 from lovia_billing.consumer._lease import Held, Lease
@@ -40,7 +40,6 @@ from lovia_billing.consumer._metrics import ConsumerMetrics
 from lovia_billing.consumer._outage import OutageGuard
 from lovia_billing.consumer._pipeline import Pipeline, describe
 from lovia_billing.consumer._queue import DeleteBatcher, QueueClient
-from lovia_billing.idempotency import IdempotencyStore
 from lovia_billing.logs import get_logger
 from lovia_billing.topology import MAX_RECEIVE_COUNT
 
@@ -87,7 +86,7 @@ class Consumer:
         sqs: SQSClient,
         queue_url: str,
         dlq_url: str | None = None,
-        idempotency: IdempotencyStore,
+        idempotency: ClaimsPort,
         ledger: LedgerPort | None = None,
         publisher: PublisherPort | None = None,
         breakers: BreakerBoard | None = None,

@@ -9,6 +9,7 @@ from typing import Protocol
 from aws_lambda_powertools import Logger
 
 from lovia_billing._events import DomainEvent
+from lovia_billing.idempotency import Claim, IdempotencyRecord
 from lovia_billing.ledger import IntegrationStatus
 from lovia_billing.topology import Integration, follow_up_targets
 
@@ -25,6 +26,28 @@ class LedgerPort(Protocol):
         attempt: int | None = None,
         error: str | None = None,
     ) -> None: ...
+
+
+class ClaimsPort(Protocol):
+    """Idempotency claims (``LedgerClaims`` or ``IdempotencyStore`` fit).
+
+    ``records_ledger``: ``claim`` marks the ledger ``processing`` and ``mark_done`` marks it
+    ``done`` (one write each), so the runtime does not write those two statuses itself.
+    """
+
+    records_ledger: bool
+
+    async def claim(
+        self, integration: Integration | str, event_id: str, *, owner: str, attempt: int | None = None
+    ) -> Claim: ...
+
+    async def renew(self, integration: Integration | str, event_id: str, *, owner: str) -> bool: ...
+
+    async def mark_done(self, integration: Integration | str, event_id: str, *, owner: str) -> None: ...
+
+    async def release(self, integration: Integration | str, event_id: str, *, owner: str) -> None: ...
+
+    async def get(self, integration: Integration | str, event_id: str) -> IdempotencyRecord | None: ...
 
 
 class PublisherPort(Protocol):

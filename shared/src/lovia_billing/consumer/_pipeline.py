@@ -18,13 +18,13 @@ from aws_lambda_powertools import Logger
 from lovia_billing import tracing
 from lovia_billing._errors import PermanentError, RetryableError
 from lovia_billing._events import DomainEvent, parse_event
-from lovia_billing.consumer._context import DeliveryContext, LedgerPort, PublisherPort
+from lovia_billing.consumer._context import ClaimsPort, DeliveryContext, LedgerPort, PublisherPort
 from lovia_billing.consumer._integration import Handler, IntegrationApp
 from lovia_billing.consumer._lease import Lease
 from lovia_billing.consumer._message import Delivery
 from lovia_billing.consumer._metrics import ConsumerMetrics
 from lovia_billing.consumer._outcome import Cause, Outcome, Verdict, is_systemic
-from lovia_billing.idempotency import Claim, IdempotencyStore
+from lovia_billing.idempotency import Claim
 from lovia_billing.ledger import IntegrationStatus
 
 __all__ = ["Pipeline", "describe"]
@@ -41,7 +41,7 @@ class Pipeline:
         self,
         app: IntegrationApp,
         *,
-        idempotency: IdempotencyStore,
+        idempotency: ClaimsPort,
         ledger: LedgerPort | None,
         publisher: PublisherPort | None,
         logger: Logger,
@@ -88,7 +88,9 @@ class Pipeline:
             reason = f"no handler for {event.event_type.value} in {self.integration}"
             return Outcome(Verdict.DEAD, Cause.MESSAGE, event, reason, log=keys)
         try:
-            claim = await self._idempotency.claim(self.integration, event.event_id, owner=self.worker_id)
+            claim = await self._idempotency.claim(
+                self.integration, event.event_id, owner=self.worker_id, attempt=delivery.receive_count
+            )
         except Exception as exc:
             error = describe(RetryableError(f"idempotency store: {describe(exc)}"))
             return Outcome(Verdict.RETRY, Cause.MESSAGE, event, error, log=keys)
@@ -177,7 +179,9 @@ class Pipeline:
             record = await self._idempotency.get(self.integration, event.event_id)
             remaining = 0.0 if record is None else record.expires_at - time.time()
             await asyncio.sleep(min(max(remaining, 0.0) + 0.05, 1.0))
-            claim = await self._idempotency.claim(self.integration, event.event_id, owner=self.worker_id)
+            claim = await self._idempotency.claim(
+                self.integration, event.event_id, owner=self.worker_id, attempt=keys["attempt"]
+            )
         return claim
 
     async def _release_claim(self, event: DomainEvent, keys: dict[str, Any]) -> None:
@@ -198,6 +202,11 @@ class Pipeline:
         """Write the ledger; a ledger outage is logged, never a reason to fail the message."""
         if self._ledger is None:
             return
+        if self._idempotency.records_ledger and status in (
+            IntegrationStatus.PROCESSING,
+            IntegrationStatus.DONE,
+        ):
+            return  # the claim wrote processing, mark_done writes done: one write per state change
         try:
             await self._ledger.mark(event.event_id, self.integration, status, attempt=attempt, error=error)
         except Exception as exc:

@@ -13,6 +13,7 @@ from lovia_billing import tracing
 from lovia_billing._settings import ConsumerSettings
 from lovia_billing.aws import open_aws_clients
 from lovia_billing.breakers import BreakerBoard
+from lovia_billing.claims import LedgerClaims
 from lovia_billing.consumer._consumer import Consumer
 from lovia_billing.consumer._integration import IntegrationApp
 from lovia_billing.idempotency import IdempotencyStore
@@ -51,11 +52,16 @@ async def open_consumer(app: IntegrationApp, settings: ConsumerSettings) -> Asyn
             sqs=clients.sqs,
             queue_url=queue_url,
             dlq_url=dlq_url,
-            idempotency=IdempotencyStore(
+            idempotency=LedgerClaims(
                 clients.dynamodb,
-                topology.idempotency_table,
+                topology.ledger_table,
+                IdempotencyStore(
+                    clients.dynamodb,
+                    topology.idempotency_table,
+                    claim_seconds=settings.consumer_claim_seconds,
+                    ttl_days=settings.idempotency_ttl_days,
+                ),
                 claim_seconds=settings.consumer_claim_seconds,
-                ttl_days=settings.idempotency_ttl_days,
             ),
             ledger=ledger,
             publisher=Publisher(clients.sqs, topology, ledger),

@@ -35,10 +35,12 @@ def _wants_ide(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
     )
 
 
-def require_key_except_ide(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def require_key_except_ide(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     if _wants_ide(connection) and connection.app.state.services.settings.graphql_ide:
         return
-    require_api_key(connection, handler)
+    await require_api_key(connection, handler)
 
 
 def graphql_routes(settings: IngestSettings) -> list[ControllerRouterHandler]:
