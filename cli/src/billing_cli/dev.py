@@ -120,7 +120,7 @@ def _stop_all(children: list[Child]) -> None:
 _ENV_PREFIXES = ("AWS_", "XENDIT_", "ERPNEXT_", "CHARTMOGUL_", "MAUTIC_")
 
 
-def _write_env_file(log_dir: Path, stage: str, env: dict[str, str]) -> Path:
+def write_env_file(log_dir: Path, stage: str, env: dict[str, str]) -> Path:
     """``.local/env``: the variables that point ``billing`` and boto at the local stand-in and sandboxes."""
     path = log_dir.parent / "env"
     lines = [f"export {k}={v}" for k, v in sorted(env.items()) if k.startswith(_ENV_PREFIXES)]
@@ -171,7 +171,7 @@ def run_stack(
                 aws_env = next((c.env for c in stack if c.name == "ingest"), {})
                 _provision(stage, aws_env)
                 consumer_env = next((c.env for c in stack if c.kind == "consumer"), {})
-                _write_env_file(log_dir, stage, {**consumer_env, **aws_env})
+                write_env_file(log_dir, stage, {**consumer_env, **aws_env})
             _status(child, "ready" if ready and child.url else "running" if ready else "failed")
             if not ready:
                 console.print(f"[red]{child.component.name} did not start; see {child.log_path}[/]")

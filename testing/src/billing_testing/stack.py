@@ -119,6 +119,8 @@ class Stack:
         wiring = components(stage=stage)
         defaults = {c.port: c.name for c in wiring if c.port is not None}
         self._ports = {name: free_port() for name in defaults.values()}
+        #: Where each component's default port (``make run``'s) is in this stack.
+        self.port_for_default = {port: self._ports[name] for port, name in defaults.items()}
         by_default_port = {str(port): str(self._ports[name]) for port, name in defaults.items()}
 
         def rewrite(value: str) -> str:
