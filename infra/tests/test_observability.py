@@ -184,6 +184,23 @@ def test_a_dashboard_per_stage_shows_the_alarms_and_every_integration(
         assert series.strip("[]") in body, metric
     assert "DriftFound" not in body
     assert "DriftUnrepaired" not in body
+    # The alarm widget shows every alarm that pages (the DLQs', the reconcile task's too); the
+    # autoscaling policies' own alarms only scale.
+    raw = dashboard["Properties"]["DashboardBody"]
+    shown = {
+        part["Fn::GetAtt"][0]
+        for part in raw["Fn::Join"][1]
+        if isinstance(part, dict) and "Fn::GetAtt" in part
+    }
+    template = synthesis.templates[stage]
+    (topic,) = resources(template, "AWS::SNS::Topic")
+    alarms = {
+        logical_id
+        for logical_id, alarm in resources(template, "AWS::CloudWatch::Alarm").items()
+        if {"Ref": topic} in alarm["Properties"].get("AlarmActions", [])
+    }
+    assert any("Reconcile" in logical_id for logical_id in alarms)
+    assert alarms <= shown, f"alarms not on the dashboard: {sorted(alarms - shown)}"
 
 
 def dashboard_text(body: Any) -> str:

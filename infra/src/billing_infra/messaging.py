@@ -52,6 +52,7 @@ class Messaging(Construct):
         super().__init__(scope, construct_id)
         self.queues: dict[Integration, sqs.Queue] = {}
         self.dlqs: dict[Integration, sqs.Queue] = {}
+        self.alarms: list[cloudwatch.Alarm] = []
         action = cloudwatch_actions.SnsAction(alarm_topic)
         for spec in topology.queues():
             dlq, queue = self._queue_pair(spec)
@@ -59,6 +60,7 @@ class Messaging(Construct):
             for alarm in self._alarms(spec, queue, dlq):
                 alarm.add_alarm_action(action)
                 alarm.add_ok_action(action)
+                self.alarms.append(alarm)
         self.ledger = self._table("Ledger", topology.ledger_table, LEDGER_KEY, ttl=None)
         for index in LEDGER_INDEXES:  # the same indexes `provision` makes on the local stand-in
             self.ledger.add_global_secondary_index(

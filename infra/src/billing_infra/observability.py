@@ -65,6 +65,8 @@ class Watched:
     ingest_log_group: logs.ILogGroup
     services: dict[str, ecs.FargateService]  # service name -> service
     messaging: Messaging
+    #: Alarms defined elsewhere (the reconcile task's), shown with these on the dashboard.
+    other_alarms: tuple[cloudwatch.IAlarm, ...] = ()
 
 
 def consumer_metric(name: str, integration: Integration, statistic: str = "Sum") -> cloudwatch.Metric:
@@ -266,7 +268,12 @@ class Observability(Construct):
         )
         target_group = watched.target_group.metrics
         dashboard.add_widgets(
-            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24, height=4)
+            cloudwatch.AlarmStatusWidget(
+                title="Alarms",
+                alarms=[*watched.messaging.alarms, *self.alarms, *watched.other_alarms],
+                width=24,
+                height=6,
+            )
         )
         dashboard.add_widgets(
             cloudwatch.GraphWidget(

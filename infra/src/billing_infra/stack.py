@@ -96,6 +96,7 @@ class BillingStack(Stack):
                     **{name: consumer.service for name, consumer in self.consumers.items()},
                 },
                 messaging=self.messaging,
+                other_alarms=tuple(self.reconcile.alarms),
             ),
             alarm_topic=alarm_topic,
         )
