@@ -371,7 +371,9 @@ async def test_more_than_20_parallel_connections_get_503(base_url: str) -> None:
     async with httpx.AsyncClient(
         base_url=base_url, auth=(KEY, ""), limits=httpx.Limits(max_connections=30)
     ) as api:
-        await api.post("/_sandbox/faults", json={"kind": "latency", "latency_ms": 400, "path": "/v1/ping"})
+        # Each answer held 3 s, so all 25 are in flight together even on a busy machine (at 400 ms
+        # CI saw the first three answered before the last ones had connected).
+        await api.post("/_sandbox/faults", json={"kind": "latency", "latency_ms": 3000, "path": "/v1/ping"})
         responses = await asyncio.gather(*(api.get("/v1/ping") for _ in range(25)))
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] * 20 + [503] * 5

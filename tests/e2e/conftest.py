@@ -9,17 +9,12 @@ import httpx
 import pytest
 
 from billing_testing.shop import Shop
-from billing_testing.stack import Stack
+from billing_testing.stack import Stack, scenario_stack
 
 
 @pytest.fixture(scope="session")
 def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(
-        Path(tmp_path_factory.mktemp("e2e-stack")),
-        stage="e2e",
-        dedup_window=2,
-        sandbox_env={"XENDIT_SANDBOX_TIME_SCALE": "0.001"},
-    ) as running:
+    with scenario_stack(Path(tmp_path_factory.mktemp("e2e-stack")), "e2e") as running:
         yield running
 
 

@@ -8,17 +8,12 @@ from pathlib import Path
 import pytest
 
 from billing_testing.model.summary import SUMMARY
-from billing_testing.stack import Stack
+from billing_testing.stack import Stack, scenario_stack
 
 
 @pytest.fixture(scope="session")
 def model_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(
-        Path(tmp_path_factory.mktemp("model-stack")),
-        stage="model",
-        dedup_window=2,
-        sandbox_env={"XENDIT_SANDBOX_TIME_SCALE": "0.001"},
-    ) as running:
+    with scenario_stack(Path(tmp_path_factory.mktemp("model-stack")), "model") as running:
         yield running
 
 

@@ -11,17 +11,12 @@ import pytest
 
 from billing_testing.reconcile import Run, run_reconcile
 from billing_testing.shop import Shop
-from billing_testing.stack import Stack
+from billing_testing.stack import Stack, scenario_stack
 
 
 @pytest.fixture(scope="session")
 def reconcile_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(
-        Path(tmp_path_factory.mktemp("reconcile-stack")),
-        stage="recon",
-        dedup_window=2,
-        sandbox_env={"XENDIT_SANDBOX_TIME_SCALE": "0.001"},
-    ) as running:
+    with scenario_stack(Path(tmp_path_factory.mktemp("reconcile-stack")), "recon") as running:
         yield running
 
 

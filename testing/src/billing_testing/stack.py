@@ -332,6 +332,13 @@ class Stack:
         return f"{proc.log_path}: " + " | ".join(text[-lines:])
 
 
+def scenario_stack(log_dir: Path, stage: str) -> Stack:
+    """A stack for scenario tests (end to end, the model, reconciliation): SQS forgets a
+    deduplication id after 2 s, so a test can send a message again, and the Xendit sandbox's clock
+    runs 1000x fast, so expiries and callback retries come within milliseconds."""
+    return Stack(log_dir, stage=stage, dedup_window=2, sandbox_env={"XENDIT_SANDBOX_TIME_SCALE": "0.001"})
+
+
 def stack_info(stack: Stack) -> dict[str, Any]:
     """Where each component listens, for logs and reports."""
     return {name: {"pid": p.pid, "port": p.port} for name, p in stack.procs.items()}
