@@ -8,8 +8,10 @@ import time
 from typing import Any
 
 import boto3
+import httpx
 import moto.sqs.models
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from billing_sandboxes.aws import set_dedup_window
@@ -349,3 +351,27 @@ def test_the_ttl_attribute_is_set_and_described(aws_endpoint: str) -> None:
     # an expired item must still be readable here, as it can be on AWS.
     db.put_item(TableName="standin-ttl", Item={"pk": {"S": "old"}, "expires_at": {"N": "1"}})
     assert "Item" in db.get_item(TableName="standin-ttl", Key={"pk": {"S": "old"}}, ConsistentRead=True)
+
+
+def test_an_injected_fault_fails_only_its_operation_for_its_time_then_clears(aws_endpoint: str) -> None:
+    faults = f"{aws_endpoint}/_sandbox/faults"
+    sqs = boto3.client("sqs", region_name="ap-southeast-1", config=Config(retries={"total_max_attempts": 1}))
+    url = sqs.create_queue(
+        QueueName="standin-faults.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    refused = httpx.post(faults, json={"operation": "AmazonSQS.SendMessage", "seconds": "soon"})
+    assert refused.status_code == 400
+    assert "bad fault" in refused.json()["error"]
+    try:
+        assert (
+            httpx.post(faults, json={"operation": "AmazonSQS.SendMessage", "seconds": 1.0}).status_code == 201
+        )
+        with pytest.raises(ClientError) as failed:
+            sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g")
+        assert failed.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert "Attributes" in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])  # others pass
+        assert httpx.get(faults).json()["faults"][0]["failed"] == 1
+        time.sleep(1.1)
+        sqs.send_message(QueueUrl=url, MessageBody="x", MessageGroupId="g")  # the fault ended by itself
+    finally:
+        assert httpx.delete(faults).json() == {"faults": []}

@@ -82,7 +82,7 @@ class RequestLog:
             with self._lock:
                 self._add(app, "requests", "other")
             return self._app(environ, start_response)
-        body = _read_body(environ)
+        body = read_body(environ)
         if service == "DynamoDB" and operation in _DYNAMODB_WRITES | _DYNAMODB_READS:
             return self._dynamodb(environ, start_response, app, operation, body)
         chunks = _run(self._app, environ, start_response)
@@ -152,7 +152,7 @@ def _run(
             close()
 
 
-def _read_body(environ: Environ) -> bytes:
+def read_body(environ: Environ) -> bytes:
     """Read the request body and put it back for moto."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body: bytes = environ["wsgi.input"].read(length) if length else b""

@@ -19,6 +19,7 @@ from typing import Any
 import waitress
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from billing_sandboxes._aws_faults import AwsFaults
 from billing_sandboxes._request_log import RequestLog
 
 #: Each waiting long poll holds one thread (up to 20 s); a whole local stack holds about ten.
@@ -43,8 +44,9 @@ class StandInServer:
 
     def __init__(self, host: str, port: int) -> None:
         self.request_log = RequestLog(_Dispatcher(create_backend_app))
+        self.faults = AwsFaults(self.request_log)
         self._server: Any = waitress.create_server(
-            self.request_log,
+            self.faults,
             host=host,
             port=port,
             threads=THREADS,

@@ -3,8 +3,8 @@
 moto with two kinds of fixes: its SQS hot paths (``_moto_fast``: 15-80x the rate of plain moto, flat
 as queues grow, deduplication ids that outlive their message) and FIFO behaviours our tests depend on
 (below), served by waitress with keep-alive connections (``_server``) and a request log
-(``GET /_sandbox/requests``). Why moto and not LocalStack, fauxqs or DynamoDB Local:
-``bench/README.md``.
+(``GET /_sandbox/requests``) and injected failures of one operation (``/_sandbox/faults``). Why
+moto and not LocalStack, fauxqs or DynamoDB Local: ``bench/README.md``.
 """
 
 from __future__ import annotations

@@ -154,15 +154,25 @@ class Pipeline:
         if outcome is not None:
             await self._release_claim(event, keys)
             return outcome
-        try:
-            await self._idempotency.mark_done(self.integration, event.event_id, owner=self.worker_id)
-        except Exception as exc:
-            self.log.warning(
-                "could not record done in the idempotency store", extra={**keys, "error": describe(exc)}
-            )
+        if not await self._record_done(event, keys):
+            # The effect is in place but nothing says so: keep the message. It comes back after its
+            # backoff, the handler runs again and meets its own effect (natural keys), and ``done``
+            # is written then; deleting it now would leave the ledger at ``processing`` for ever.
+            error = "the effect is applied but its done could not be recorded; delivered again to record it"
+            await self._release_claim(event, keys)
+            return Outcome(Verdict.RETRY, Cause.MESSAGE, event, error, log=keys)
         await self.mark(event, IntegrationStatus.DONE, keys)
         self.log.info("processed", extra={**keys, "seconds": round(time.monotonic() - started, 4)})
         return Outcome(Verdict.DONE, event=event, log=keys)
+
+    async def _record_done(self, event: DomainEvent, keys: dict[str, Any]) -> bool:
+        """``mark_done``; botocore has already retried it (standard mode, 4 attempts over seconds)."""
+        try:
+            await self._idempotency.mark_done(self.integration, event.event_id, owner=self.worker_id)
+        except Exception as exc:
+            self.log.warning("could not record done", extra={**keys, "error": describe(exc)})
+            return False
+        return True
 
     async def _wait_for_claim_holder(self, event: DomainEvent, keys: dict[str, Any]) -> Claim:
         """Another worker holds the claim, almost always one that crashed: take over when it ends.
