@@ -404,6 +404,34 @@ def test_a_callback_already_in_the_ledger_decides(status: IntegrationStatus, act
     assert classify_one(difference, ledger).action is action
 
 
+@pytest.mark.parametrize("where", ["event", "callback"])
+@pytest.mark.parametrize(
+    ("done_after_reading", "action"),
+    [
+        (timedelta(0), Action.IN_FLIGHT),
+        (timedelta(seconds=3), Action.IN_FLIGHT),
+        (-timedelta(seconds=1), Action.PERSON),
+    ],
+)
+def test_done_since_the_books_were_read_is_in_flight_and_done_before_is_for_a_person(
+    where: str, done_after_reading: timedelta, action: Action
+) -> None:
+    # A run reads the books, then the ledger; a consumer that booked in between shows done in the
+    # ledger although the books it read lack the record. Only a done older than the reading is odd.
+    (difference,) = [d for d in missing_payment() if d.integration is E]
+    assert difference.repair is not None
+    key, integration = (
+        (difference.event_id, "erpnext") if where == "event" else (difference.repair.event_id, "xendit")
+    )
+    assert key is not None
+    read_at = NOW
+    done = entry(key, **{integration: IntegrationStatus.DONE})
+    done.integrations[integration].updated_at = read_at + done_after_reading
+    finding = classify_one(difference, {key: done}, books_read_at=read_at)
+    assert finding.action is action
+    assert classify_one(difference, {key: done}).action is Action.PERSON  # no reading time: as before
+
+
 def test_what_cannot_be_repaired_safely_is_left_for_a_person() -> None:
     facts = facts_for(invoice(1))
     books = books_holding(facts)

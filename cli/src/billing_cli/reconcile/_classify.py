@@ -10,7 +10,8 @@ same event id and books nothing twice.
 
 Everything else is left alone and said why:
 
-* the event is queued, being processed or retried: it is on its way (``in_flight``);
+* the event is queued, being processed or retried: it is on its way (``in_flight``); so is one
+  done since the run began reading the books (the books were read before it wrote);
 * it is dead: its reason is in the DLQ (``billing dlq show``), a person decides;
 * it is done but the record is missing or different: someone changed the books by hand, or the
   consumer has a bug; only a person can tell (``billing events replay --force`` after checking);
@@ -21,6 +22,7 @@ Everything else is left alone and said why:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 from billing_cli.reconcile._model import Action, Difference, Finding, Kind, Outcome
 from lovia_billing import Integration
@@ -42,6 +44,10 @@ _STATUS_HINT = {
 }
 
 
+#: A race with the run itself, not a difference: the next run sees the record.
+_DONE_SINCE = "was done after the books were read: its record is newer than this run's reading"
+
+
 def _state(entry: LedgerEntry | None, integration: Integration) -> IntegrationStatus | None:
     if entry is None:
         return None
@@ -49,8 +55,24 @@ def _state(entry: LedgerEntry | None, integration: Integration) -> IntegrationSt
     return state.status if state is not None else None
 
 
-def classify_one(difference: Difference, ledger: Mapping[str, LedgerEntry]) -> Finding:
-    """The verdict on one difference, given the ledger entries of its event and of its repair."""
+def _done_since(entry: LedgerEntry | None, integration: Integration, books_read_at: datetime | None) -> bool:
+    """Done at or after the books were read: what it wrote may be newer than what was read."""
+    if entry is None or books_read_at is None:
+        return False
+    state = entry.integrations.get(integration.value)
+    return (
+        state is not None
+        and state.status is IntegrationStatus.DONE
+        and state.updated_at is not None
+        and state.updated_at >= books_read_at
+    )
+
+
+def classify_one(
+    difference: Difference, ledger: Mapping[str, LedgerEntry], books_read_at: datetime | None = None
+) -> Finding:
+    """The verdict on one difference, given the ledger entries of its event and of its repair, read
+    after the books (``books_read_at``: when reading them began)."""
     integration = difference.integration
     event = ledger.get(difference.event_id) if difference.event_id else None
     status = _state(event, integration)
@@ -60,6 +82,8 @@ def classify_one(difference: Difference, ledger: Mapping[str, LedgerEntry]) -> F
         return Finding(difference, Action.PERSON, _person_reason(difference))
     if status in _MOVING:
         return Finding(difference, Action.IN_FLIGHT, f"{difference.event_type} is {status} in {integration}")
+    if _done_since(event, integration, books_read_at):
+        return Finding(difference, Action.IN_FLIGHT, f"{difference.event_type} {_DONE_SINCE}")
     if status is not None:
         hint = _STATUS_HINT[status].format(integration=integration, event_id=difference.event_id)
         return Finding(difference, Action.PERSON, f"{difference.event_type} {hint}")
@@ -67,10 +91,12 @@ def classify_one(difference: Difference, ledger: Mapping[str, LedgerEntry]) -> F
         return Finding(
             difference, Action.PERSON, f"{difference.event_type} was never routed to {integration}"
         )
-    return _by_callback(difference, ledger)
+    return _by_callback(difference, ledger, books_read_at)
 
 
-def _by_callback(difference: Difference, ledger: Mapping[str, LedgerEntry]) -> Finding:
+def _by_callback(
+    difference: Difference, ledger: Mapping[str, LedgerEntry], books_read_at: datetime | None
+) -> Finding:
     """The event never happened: may its callback be published (again)?"""
     repair = difference.repair
     if repair is None:
@@ -94,6 +120,8 @@ def _by_callback(difference: Difference, ledger: Mapping[str, LedgerEntry]) -> F
         )
     if status in _MOVING:
         return Finding(difference, Action.IN_FLIGHT, f"{name} {repair.event_id} is {status} in xendit_sync")
+    if _done_since(callback, Integration.XENDIT, books_read_at):
+        return Finding(difference, Action.IN_FLIGHT, f"{name} {repair.event_id} {_DONE_SINCE}")
     if status is IntegrationStatus.DEAD:
         return Finding(
             difference,
@@ -122,8 +150,12 @@ def _person_reason(difference: Difference) -> str:
             return difference.note or "needs a person"
 
 
-def classify(differences: Iterable[Difference], ledger: Mapping[str, LedgerEntry]) -> list[Finding]:
-    return [classify_one(difference, ledger) for difference in differences]
+def classify(
+    differences: Iterable[Difference],
+    ledger: Mapping[str, LedgerEntry],
+    books_read_at: datetime | None = None,
+) -> list[Finding]:
+    return [classify_one(difference, ledger, books_read_at) for difference in differences]
 
 
 def ledger_keys(differences: Iterable[Difference]) -> set[str]:

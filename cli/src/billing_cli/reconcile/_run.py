@@ -160,6 +160,7 @@ async def run(
             if mautic is not None:
                 await mautic.read(books, customers)
 
+        books_read_at = datetime.now(UTC)  # the ledger, read after the books, may be newer than them
         await read_books(facts.invoice_ids(), set(facts.payments), set(facts.refunds), facts.customers())
         # A payment the books hold but the lists did not show (an e-wallet charge or a fixed-VA payment
         # not bound to an invoice): asked of Xendit directly before it is called an extra.
@@ -167,13 +168,14 @@ async def run(
         confirmed = {key for key in sorted(unknown) if await reader.confirm(key)}
         if any(key in facts.payments for key in confirmed):  # rare: read again with them
             books = Books()
+            books_read_at = datetime.now(UTC)
             await read_books(facts.invoice_ids(), set(facts.payments), set(facts.refunds), facts.customers())
         differences = compare(facts, books, window, integrations)
         ledger, ledger_requests = await ledger_entries(
             aws.dynamodb, topology.ledger_table, ledger_keys(differences)
         )
         requests["aws"] += ledger_requests + (mautic.aws_requests if mautic is not None else 0)
-        findings = classify(differences, ledger)
+        findings = classify(differences, ledger, books_read_at)
         if repair:
             ledger_store = Ledger(aws.dynamodb, topology.ledger_table)
             publisher = Publisher(aws.sqs, topology, ledger_store)
