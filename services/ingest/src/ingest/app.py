@@ -27,7 +27,7 @@ from ingest.request_log import refusal_log_middleware
 from ingest.routes._accept import validation_failed
 from ingest.routes.api import V1Controller
 from ingest.routes.health import liveness, readiness
-from ingest.routes.webhooks import XenditWebhooks
+from ingest.routes.webhooks import xendit_webhooks
 from ingest.services import Services
 from lovia_billing import IngestSettings, PublishError
 from lovia_billing.aws import AwsClients, client_config, open_aws_clients
@@ -109,7 +109,7 @@ def create_app(settings: IngestSettings, aws: AwsClients | None = None) -> Lites
             liveness,
             readiness,
             V1Controller,
-            XenditWebhooks,
+            xendit_webhooks,
             *graphql_routes(settings),
             *console_routes(settings.console_enabled),
         ],

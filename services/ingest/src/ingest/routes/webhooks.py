@@ -12,8 +12,9 @@ import hashlib
 import re
 from typing import Any
 
-from litestar import Controller, Request, post
+from litestar import Request, Router, post
 from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import JSONBody
 
 from ingest.deadline import progress_of
@@ -55,98 +56,70 @@ _ENVELOPE_ROUTES = {
 }
 
 
-class XenditWebhooks(Controller):
-    path = "/webhooks/xendit"
-    guards = [require_callback_token]
-    tags = ["xendit webhooks"]
-    security = [{"XenditCallbackToken": []}]
+@post("/invoice", status_code=200, summary="Invoice paid / settled / expired", responses=REFUSED)
+async def invoice(
+    request: Request[Any, Any, Any], services: NamedDependency[Services], data: JSONBody[InvoiceCallback]
+) -> WebhookAccepted:
+    """The flat invoice callback. Queued as ``xendit.invoice.paid`` or ``xendit.invoice.expired``."""
+    event_class = XenditInvoiceExpired if data.status == "EXPIRED" else XenditInvoicePaid
+    event = event_class.create(
+        customer_id=await _customer_of_invoice(services, request, data.external_id),
+        xendit_invoice_id=data.id,
+        external_id=data.external_id,
+        status=data.status,
+        currency=data.currency,
+        amount=data.amount,
+        paid_amount=data.paid_amount,
+        payment_method=data.payment_method,
+        payment_channel=data.payment_channel,
+        payment_id=data.payment_id,
+        paid_at=data.paid_at,
+    )
+    return await _enqueue(services, request, event)
 
-    @post("/invoice", status_code=200, summary="Invoice paid / settled / expired", responses=REFUSED)
-    async def invoice(
-        self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
-        data: JSONBody[InvoiceCallback],
-    ) -> WebhookAccepted:
-        """The flat invoice callback. Queued as ``xendit.invoice.paid`` or ``xendit.invoice.expired``."""
-        event_class = XenditInvoiceExpired if data.status == "EXPIRED" else XenditInvoicePaid
-        event = event_class.create(
-            customer_id=await _customer_of_invoice(services, request, data.external_id),
-            xendit_invoice_id=data.id,
-            external_id=data.external_id,
-            status=data.status,
-            currency=data.currency,
-            amount=data.amount,
-            paid_amount=data.paid_amount,
-            payment_method=data.payment_method,
-            payment_channel=data.payment_channel,
-            payment_id=data.payment_id,
-            paid_at=data.paid_at,
-        )
-        return await _enqueue(services, request, event)
 
-    @post("/fva", status_code=200, summary="Fixed virtual account paid", responses=REFUSED)
-    async def fva(
-        self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
-        data: JSONBody[FvaPaidCallback],
-    ) -> WebhookAccepted:
-        """``fva_paid`` (flat, no status: receiving it means paid), keyed on Xendit's ``payment_id``."""
-        event = XenditCallback.create(
-            customer_id=await _customer_of_invoice(services, request, data.external_id),
-            product=XenditProduct.FVA,
-            event="fva.paid",
-            object_id=data.payment_id,
-            key=data.payment_id,
-            payload=data.model_dump(mode="json"),
-        )
-        return await _enqueue(services, request, event)
+@post("/fva", status_code=200, summary="Fixed virtual account paid", responses=REFUSED)
+async def fva(
+    request: Request[Any, Any, Any], services: NamedDependency[Services], data: JSONBody[FvaPaidCallback]
+) -> WebhookAccepted:
+    """``fva_paid`` (flat, no status: receiving it means paid), keyed on Xendit's ``payment_id``."""
+    event = XenditCallback.create(
+        customer_id=await _customer_of_invoice(services, request, data.external_id),
+        product=XenditProduct.FVA,
+        event="fva.paid",
+        object_id=data.payment_id,
+        key=data.payment_id,
+        payload=data.model_dump(mode="json"),
+    )
+    return await _enqueue(services, request, event)
 
-    @post("/payment", status_code=200, summary=_ENVELOPE_ROUTES["payment"], responses=REFUSED)
-    async def payment(
-        self,
+
+def _envelope_route(route: str, summary: str) -> HTTPRouteHandler:
+    """``POST /<route>``: one envelope callback route; its name (``route``) names its operation id."""
+
+    async def accept(
         request: Request[Any, Any, Any],
         services: NamedDependency[Services],
         data: JSONBody[EnvelopeCallback],
     ) -> WebhookAccepted:
-        return await _accept_envelope(services, request, data, route="payment")
+        return await _accept_envelope(services, request, data, route=route)
 
-    @post("/recurring", status_code=200, summary=_ENVELOPE_ROUTES["recurring"], responses=REFUSED)
-    async def recurring(
-        self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
-        data: JSONBody[EnvelopeCallback],
-    ) -> WebhookAccepted:
-        return await _accept_envelope(services, request, data, route="recurring")
+    accept.__name__ = accept.__qualname__ = route
+    return post(f"/{route}", status_code=200, summary=summary, responses=REFUSED)(accept)
 
-    @post("/ewallet", status_code=200, summary=_ENVELOPE_ROUTES["ewallet"], responses=REFUSED)
-    async def ewallet(
-        self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
-        data: JSONBody[EnvelopeCallback],
-    ) -> WebhookAccepted:
-        return await _accept_envelope(services, request, data, route="ewallet")
 
-    @post("/refund", status_code=200, summary=_ENVELOPE_ROUTES["refund"], responses=REFUSED)
-    async def refund(
-        self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
-        data: JSONBody[EnvelopeCallback],
-    ) -> WebhookAccepted:
-        return await _accept_envelope(services, request, data, route="refund")
-
-    @post("/payment_method", status_code=200, summary=_ENVELOPE_ROUTES["payment_method"], responses=REFUSED)
-    async def payment_method(
-        self,
-        request: Request[Any, Any, Any],
-        services: NamedDependency[Services],
-        data: JSONBody[EnvelopeCallback],
-    ) -> WebhookAccepted:
-        return await _accept_envelope(services, request, data, route="payment_method")
+#: Every Xendit callback route, under ``x-callback-token``.
+xendit_webhooks = Router(
+    path="/webhooks/xendit",
+    guards=[require_callback_token],
+    tags=["xendit webhooks"],
+    security=[{"XenditCallbackToken": []}],
+    route_handlers=[
+        invoice,
+        fva,
+        *(_envelope_route(route, summary) for route, summary in _ENVELOPE_ROUTES.items()),
+    ],
+)
 
 
 async def _customer_of_invoice(services: Services, request: Request[Any, Any, Any], external_id: str) -> str:
