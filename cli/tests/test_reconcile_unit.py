@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from rich.console import Console
 
-from billing_cli.reconcile._classify import classify, classify_one, ledger_keys
+from billing_cli.reconcile._classify import classify, classify_one, identity, ledger_keys, second_look
 from billing_cli.reconcile._compare import compare
 from billing_cli.reconcile._model import (
     Action,
@@ -430,6 +430,41 @@ def test_done_since_the_books_were_read_is_in_flight_and_done_before_is_for_a_pe
     finding = classify_one(difference, {key: done}, books_read_at=read_at)
     assert finding.action is action
     assert classify_one(difference, {key: done}).action is Action.PERSON  # no reading time: as before
+
+
+def test_a_draft_read_while_its_consumer_submitted_it_is_in_flight() -> None:
+    # erpnext_sync inserts the Payment Entry as a draft, then submits it and writes done: a run that
+    # read the draft and then the ledger sees a status that differs and an event done since.
+    facts = facts_for(invoice(3))
+    books = books_holding(facts)
+    books.erpnext.payment_entries["pay_3"] = ErpDoc("PE-3", 0, Decimal(145500))
+    (draft,) = compare(facts, books, WINDOW)
+    assert (draft.kind, draft.event_id) == (
+        Kind.STATUS_DIFFERS,
+        derive_event_id("payment.succeeded", "pay_3"),
+    )
+    assert draft.event_id is not None
+    done = entry(draft.event_id, erpnext=IntegrationStatus.DONE)
+    done.integrations["erpnext"].updated_at = NOW + timedelta(milliseconds=40)
+    assert classify_one(draft, {draft.event_id: done}, books_read_at=NOW).action is Action.IN_FLIGHT
+    done.integrations["erpnext"].updated_at = NOW - timedelta(hours=1)
+    assert classify_one(draft, {draft.event_id: done}, books_read_at=NOW).action is Action.PERSON
+
+
+def test_only_drift_both_readings_show_is_for_a_person() -> None:
+    # A contact read while mautic_sync tagged it, then read again: the first reading's person
+    # finding stands only if the second reading has it too; one new in the second is in flight.
+    facts = facts_for(invoice(1), invoice(3))
+    books = books_holding(facts)
+    books.erpnext.payment_entries["pay_1"] = ErpDoc("PE-1", 2, Decimal(145500))
+    books.erpnext.payment_entries["pay_3"] = ErpDoc("PE-3", 0, Decimal(145500))
+    (cancelled, draft) = sorted(classify(compare(facts, books, WINDOW), {}), key=lambda f: f.difference.key)
+    assert (cancelled.action, draft.action) == (Action.PERSON, Action.PERSON)
+    first = {identity(cancelled)}
+    assert second_look(cancelled, first) is cancelled
+    moved = second_look(draft, first)
+    assert moved.action is Action.IN_FLIGHT
+    assert moved.reason.startswith("appeared between two readings of the books")
 
 
 def test_what_cannot_be_repaired_safely_is_left_for_a_person() -> None:

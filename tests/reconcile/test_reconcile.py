@@ -133,7 +133,10 @@ async def test_repairs_run_twice_while_the_late_callback_arrives_book_once(
     first, second = await runs
 
     differences = [d for run in (first, second) for d in run.report["differences"]]
-    assert {d["action"] for d in differences} <= {"repair", "in_flight"}
+    said = [
+        (d["action"], d["kind"], d["integration"], d["reason"], d["xendit"], d["found"]) for d in differences
+    ]
+    assert {d["action"] for d in differences} <= {"repair", "in_flight"}, said
     assert "published" in {d["outcome"] for d in differences}
     await shop.assert_booked_once(payment_id, Decimal(120_000), invoice)
     resent = [c for c in await shop.callbacks("/invoice") if c.get("resend_of") == missed["id"]]

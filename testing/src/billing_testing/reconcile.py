@@ -44,7 +44,9 @@ def reconcile_env(stack: Stack, **extra: str) -> dict[str, str]:
     consumer = stack.procs["xendit-sync"].env
     base = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", *DOWNSTREAM))}
     downstream = {k: v for k, v in consumer.items() if k.startswith(DOWNSTREAM)}
-    return {**base, **stack.aws_env, **downstream, **extra}
+    # The local consumers finish a booking in well under a second: a short second look will do.
+    quick = {"RECONCILE_SECOND_LOOK_SECONDS": "1"}
+    return {**base, **stack.aws_env, **downstream, **quick, **extra}
 
 
 def run_reconcile(

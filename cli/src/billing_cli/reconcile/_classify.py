@@ -44,6 +44,8 @@ _STATUS_HINT = {
 }
 
 
+#: Seen in one of two readings of the books only: being written, looked at again by the next run.
+_BETWEEN_READINGS = "appeared between two readings of the books"
 #: A race with the run itself, not a difference: the next run sees the record.
 _DONE_SINCE = "was done after the books were read: its record is newer than this run's reading"
 
@@ -76,14 +78,14 @@ def classify_one(
     integration = difference.integration
     event = ledger.get(difference.event_id) if difference.event_id else None
     status = _state(event, integration)
+    if _done_since(event, integration, books_read_at):  # any kind: the books read may be half-written
+        return Finding(difference, Action.IN_FLIGHT, f"{difference.event_type} {_DONE_SINCE}")
     if difference.kind is Kind.STATUS_DIFFERS and status in _MOVING:
         return Finding(difference, Action.IN_FLIGHT, f"{difference.event_type} is {status} in {integration}")
     if difference.kind not in _MISSING or difference.event_id is None:
         return Finding(difference, Action.PERSON, _person_reason(difference))
     if status in _MOVING:
         return Finding(difference, Action.IN_FLIGHT, f"{difference.event_type} is {status} in {integration}")
-    if _done_since(event, integration, books_read_at):
-        return Finding(difference, Action.IN_FLIGHT, f"{difference.event_type} {_DONE_SINCE}")
     if status is not None:
         hint = _STATUS_HINT[status].format(integration=integration, event_id=difference.event_id)
         return Finding(difference, Action.PERSON, f"{difference.event_type} {hint}")
@@ -167,3 +169,17 @@ def ledger_keys(differences: Iterable[Difference]) -> set[str]:
         if difference.repair is not None:
             keys.add(difference.repair.event_id)
     return keys
+
+
+def identity(finding: Finding) -> tuple[Kind, Integration, str]:
+    """What a difference is about, the same in two readings of the books."""
+    difference = finding.difference
+    return difference.kind, difference.integration, difference.key
+
+
+def second_look(finding: Finding, first: set[tuple[Kind, Integration, str]]) -> Finding:
+    """A finding of the second reading: for a person only if the first reading had it for a person
+    too; one that appeared between the two readings is something being written (``in_flight``)."""
+    if finding.action is not Action.PERSON or identity(finding) in first:
+        return finding
+    return Finding(finding.difference, Action.IN_FLIGHT, f"{_BETWEEN_READINGS} ({finding.reason})")

@@ -7,6 +7,7 @@ per record.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections import Counter
@@ -17,9 +18,9 @@ from datetime import UTC, datetime
 import httpx
 
 from billing_cli.reconcile._books import ChartmogulReader, ErpnextReader, MauticReader, ledger_entries
-from billing_cli.reconcile._classify import classify, ledger_keys
+from billing_cli.reconcile._classify import classify, identity, ledger_keys, second_look
 from billing_cli.reconcile._compare import compare
-from billing_cli.reconcile._model import Books, Window
+from billing_cli.reconcile._model import Action, Books, Finding, Window
 from billing_cli.reconcile._repair import repair as publish_repairs
 from billing_cli.reconcile._report import RunResult
 from billing_cli.reconcile._settings import ReconcileSettings
@@ -160,22 +161,37 @@ async def run(
             if mautic is not None:
                 await mautic.read(books, customers)
 
-        books_read_at = datetime.now(UTC)  # the ledger, read after the books, may be newer than them
-        await read_books(facts.invoice_ids(), set(facts.payments), set(facts.refunds), facts.customers())
-        # A payment the books hold but the lists did not show (an e-wallet charge or a fixed-VA payment
-        # not bound to an invoice): asked of Xendit directly before it is called an extra.
-        unknown = {key for key in _booked_keys(books, window) if not facts.knows(key)}
-        confirmed = {key for key in sorted(unknown) if await reader.confirm(key)}
-        if any(key in facts.payments for key in confirmed):  # rare: read again with them
+        async def look() -> list[Finding]:
+            """Read the books, compare them with Xendit, classify with the ledger read after them."""
+            nonlocal books
             books = Books()
-            books_read_at = datetime.now(UTC)
+            books_read_at = datetime.now(UTC)  # the ledger, read after the books, may be newer than them
             await read_books(facts.invoice_ids(), set(facts.payments), set(facts.refunds), facts.customers())
-        differences = compare(facts, books, window, integrations)
-        ledger, ledger_requests = await ledger_entries(
-            aws.dynamodb, topology.ledger_table, ledger_keys(differences)
-        )
-        requests["aws"] += ledger_requests + (mautic.aws_requests if mautic is not None else 0)
-        findings = classify(differences, ledger, books_read_at)
+            # A payment the books hold but the lists did not show (an e-wallet charge or a fixed-VA
+            # payment not bound to an invoice): asked of Xendit directly before it is called an extra.
+            unknown = {key for key in _booked_keys(books, window) if not facts.knows(key)}
+            confirmed = {key for key in sorted(unknown) if await reader.confirm(key)}
+            if any(key in facts.payments for key in confirmed):  # rare: read again with them
+                books = Books()
+                books_read_at = datetime.now(UTC)
+                await read_books(
+                    facts.invoice_ids(), set(facts.payments), set(facts.refunds), facts.customers()
+                )
+            differences = compare(facts, books, window, integrations)
+            ledger, ledger_requests = await ledger_entries(
+                aws.dynamodb, topology.ledger_table, ledger_keys(differences)
+            )
+            requests["aws"] += ledger_requests
+            return classify(differences, ledger, books_read_at)
+
+        findings = await look()
+        if any(f.action is Action.PERSON for f in findings):
+            # A record read while its consumer was writing it (a draft not yet submitted, a contact
+            # not yet tagged) looks like drift for a moment. Look again; drift is what both show.
+            await asyncio.sleep(settings.reconcile_second_look_seconds)
+            first = {identity(f) for f in findings if f.action is Action.PERSON}
+            findings = [second_look(f, first) for f in await look()]
+        requests["aws"] += mautic.aws_requests if mautic is not None else 0
         if repair:
             ledger_store = Ledger(aws.dynamodb, topology.ledger_table)
             publisher = Publisher(aws.sqs, topology, ledger_store)

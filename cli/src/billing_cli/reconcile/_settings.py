@@ -53,6 +53,12 @@ class ReconcileSettings(BillingSettings):
         default=30.0, gt=0, le=40, description="ChartMogul requests a second at most (its limit: 40)"
     )
     reconcile_timeout_seconds: float = Field(default=30.0, gt=0, description="per-request timeout")
+    reconcile_second_look_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=300,
+        description="pause before the books are read again when the first reading found drift for a person",
+    )
 
     @property
     def field_aliases(self) -> FieldAliases:
