@@ -26,13 +26,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from lovia_billing.idempotency import Claim, IdempotencyRecord, IdempotencyStore, RecordStatus
-from lovia_billing.ledger import IntegrationStatus
+from lovia_billing.ledger import IntegrationStatus, now_iso
 from lovia_billing.topology import Integration
 
 if TYPE_CHECKING:
@@ -50,10 +49,6 @@ _PROCESSING = IntegrationStatus.PROCESSING.value
 def _names(integration: Integration | str) -> dict[str, str]:
     key = Integration(integration).value
     return {"#st": f"st_{key}", "#own": f"own_{key}", "#exp": f"exp_{key}", "#ts": f"ts_{key}"}
-
-
-def _iso_now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 class LedgerClaims:
@@ -90,7 +85,7 @@ class LedgerClaims:
             ":owner": {"S": owner},
             ":until": {"N": str(now + self._claim_seconds)},
             ":now": {"N": str(now)},
-            ":ts": {"S": _iso_now()},
+            ":ts": {"S": now_iso()},
         }
         update = "SET #st = :processing, #own = :owner, #exp = :until, #ts = :ts"
         if attempt is not None:
@@ -153,7 +148,7 @@ class LedgerClaims:
                 UpdateExpression="SET #st = :done, #ts = :ts REMOVE #err, #exp",
                 ConditionExpression="attribute_exists(event_id)",
                 ExpressionAttributeNames={k: v for k, v in names.items() if k != "#own"},
-                ExpressionAttributeValues={":done": {"S": _DONE}, ":ts": {"S": _iso_now()}},
+                ExpressionAttributeValues={":done": {"S": _DONE}, ":ts": {"S": now_iso()}},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != _CONDITION_FAILED:
@@ -187,7 +182,7 @@ class LedgerClaims:
                 ExpressionAttributeNames=_names(integration),
                 ExpressionAttributeValues={
                     ":queued": {"S": IntegrationStatus.QUEUED.value},
-                    ":ts": {"S": _iso_now()},
+                    ":ts": {"S": now_iso()},
                 },
             )
         except ClientError as exc:

@@ -96,7 +96,8 @@ _BATCH_GET_ATTEMPTS = 5
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
-def _now() -> str:
+def now_iso() -> str:
+    """The ledger's timestamps (``created_at``, ``ts_<integration>``): UTC, ISO 8601 with offset."""
     return datetime.now(UTC).isoformat()
 
 
@@ -202,7 +203,7 @@ class Ledger:
         key = Integration(integration).value
         # DynamoDB refuses unused expression names, so only the attributes touched are named.
         names = {"#st": f"st_{key}", "#ts": f"ts_{key}"}
-        values: dict[str, Any] = {":st": {"S": status.value}, ":now": {"S": _now()}}
+        values: dict[str, Any] = {":st": {"S": status.value}, ":now": {"S": now_iso()}}
         sets = ["#st = :st", "#ts = :now"]
         removes: list[str] = []
         if status is IntegrationStatus.QUEUED:
@@ -247,7 +248,7 @@ class Ledger:
         """
         if not integrations:
             return
-        now = {":now": {"S": _now()}}
+        now = {":now": {"S": now_iso()}}
         names = {f"#sent_{i.value}": f"sent_{i.value}" for i in integrations}
         try:
             response = await self._db.update_item(
@@ -278,7 +279,7 @@ class Ledger:
             {
                 ":queued": {"S": IntegrationStatus.QUEUED.value},
                 ":not_queued": {"S": IntegrationStatus.NOT_QUEUED.value},
-                ":now": {"S": _now()},
+                ":now": {"S": now_iso()},
             },
         )
 
@@ -297,7 +298,7 @@ class Ledger:
             {
                 ":queued": {"S": IntegrationStatus.QUEUED.value},
                 ":not_queued": {"S": IntegrationStatus.NOT_QUEUED.value},
-                ":now": {"S": _now()},
+                ":now": {"S": now_iso()},
                 ":err": {"S": error[:MAX_ERROR_CHARS]},
             },
         )
@@ -360,7 +361,7 @@ def entry_from_item(item: dict[str, Any], *, now: datetime | None = None) -> Led
         value = item.get(name)
         return None if value is None else str(value.get("S"))
 
-    created_at = datetime.fromisoformat(text("created_at") or _now())
+    created_at = datetime.fromisoformat(text("created_at") or now_iso())
     overdue = bool(item.get(_SEND_MARKS, {}).get("BOOL")) and (now or datetime.now(UTC)) - created_at > (
         timedelta(seconds=SEND_GRACE_SECONDS)
     )

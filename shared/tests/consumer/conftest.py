@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from billing_testing.consumer_harness import Clock
 from billing_testing.example_consumer import ExampleSettings, Recorder
 from lovia_billing import CustomerUpserted, Integration, Topology
 from lovia_billing.aws import AwsClients, open_aws_clients
@@ -16,6 +17,11 @@ from lovia_billing.publisher import Publisher
 
 REGION = "ap-southeast-1"
 INTEGRATION = Integration.ERPNEXT
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 import pytest
 
+from billing_testing.consumer_harness import Clock
 from lovia_billing import CustomerUpserted, Integration, Topology
 from lovia_billing.claims import LedgerClaims
 from lovia_billing.idempotency import Claim, IdempotencyStore, RecordStatus
 from lovia_billing.ledger import IntegrationStatus, Ledger
 
 E, M = Integration.ERPNEXT, Integration.MAUTIC
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from billing_testing.consumer_harness import Clock
 from lovia_billing import ConsumerSettings, Integration, Topology
 from lovia_billing.consumer import retry_delay
 from lovia_billing.consumer._backoff import MAX_VISIBILITY_SECONDS, shortest_retry_seconds
@@ -33,19 +34,6 @@ def test_backoff_never_comes_back_sooner_than_retry_after() -> None:
     assert retry_delay(1, base=0.1, cap=0.1, retry_after=2) == 2
     assert retry_delay(1, base=0.1, cap=1, retry_after=2.2) == 3  # whole seconds, rounded up
     assert retry_delay(1, base=1, cap=5, retry_after=600) == 600  # above the cap: the server asked
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -36,3 +36,13 @@ async def wait_until(predicate: Callable[[], Any], *, within: float = 20.0, inte
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {within} s")
         await asyncio.sleep(interval)
+
+
+class Clock:
+    """A clock that stands still until a test moves it (``clock.now += 61``): for claim expiries."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
