@@ -1,4 +1,4 @@
-"""The stand-in's HTTP server: moto's WSGI app under waitress, with the request log in front.
+"""The stand-in's HTTP server: moto under waitress, the fault injector and request log in front.
 
 Why not moto's own ``ThreadedMotoServer`` (werkzeug's development server): it answers every request
 with ``Connection: close`` and starts a thread per connection, so every AWS call of every process

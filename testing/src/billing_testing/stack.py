@@ -121,7 +121,7 @@ class Stack:
         self._ports = {name: free_port() for name in defaults.values()}
         #: Where each component's default port (``make run``'s) is in this stack.
         self.port_for_default = {port: self._ports[name] for port, name in defaults.items()}
-        by_default_port = {str(port): str(self._ports[name]) for port, name in defaults.items()}
+        by_default_port = {str(default): str(port) for default, port in self.port_for_default.items()}
 
         def rewrite(value: str) -> str:
             return _URL.sub(lambda m: f"http://127.0.0.1:{by_default_port.get(m[1], m[1])}", value)
